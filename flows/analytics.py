@@ -1,0 +1,39 @@
+"""Analysts' read-only access: queries run on the copy published after each run.
+
+A writing process locks a DuckDB file against every reader, so analysts never read the live
+file: each committed run publishes a copy (``<db>.analytics.duckdb``) that answers while the
+next run writes.
+"""
+
+from __future__ import annotations
+
+import duckdb
+import polars as pl
+
+from claimwatch.db import DatabaseBusyError
+from claimwatch.settings import Settings
+
+
+def run_query(settings: Settings, query: str, *, live: bool = False) -> pl.DataFrame:
+    """Run one read-only query; fail fast with a clear message if the file is busy."""
+    path = settings.db if live else settings.resolved_analytics_db
+    if not path.exists():
+        if live:
+            raise FileNotFoundError(f"no claimwatch database at {path}")
+        raise FileNotFoundError(
+            f"no published analytics copy at {path}: it appears after the first completed "
+            "`claimwatch run` (or use --live when no run is in progress)"
+        )
+    try:
+        con = duckdb.connect(str(path), read_only=True)
+    except duckdb.IOException as exc:
+        if "lock" in str(exc).lower():
+            raise DatabaseBusyError(
+                f"{path} is being written by a run; query the published copy (without --live)"
+            ) from None
+        raise
+    try:
+        relation = con.sql(query)
+        return relation.pl() if relation is not None else pl.DataFrame()
+    finally:
+        con.close()

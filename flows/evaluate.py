@@ -1,0 +1,94 @@
+"""Evaluate the queue against labels: case precision@k, recall@k, average precision."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import polars as pl
+
+from claimwatch.db import Database
+from claimwatch.detectors.metrics import average_precision, precision_at_k, recall_at_k
+
+
+def read_labels(db: Database, path: Path | None) -> pl.DataFrame:
+    """Labels from a file (CSV/Parquet, contract columns) or, without one, the labels table."""
+    if path is None:
+        return db.con.sql("select claim_id, is_fraud, scenario from labels").pl()
+    if not path.exists():
+        raise FileNotFoundError(f"labels file {path} not found")
+    reader = "read_parquet" if path.suffix.lower() in (".parquet", ".pq") else "read_csv"
+    quoted = "'" + str(path).replace("'", "''") + "'"
+    options = ", all_varchar = true, header = true" if reader == "read_csv" else ""
+    frame = db.con.sql(f"select * from {reader}({quoted}{options})").pl()
+    missing = {"claim_id", "is_fraud"} - set(frame.columns)
+    if missing:
+        raise ValueError(f"{path}: missing required column(s) {', '.join(sorted(missing))}")
+    return frame.select(
+        pl.col("claim_id").cast(pl.String),
+        pl.col("is_fraud").cast(pl.String).str.to_lowercase().is_in(["1", "true", "yes"]).alias("is_fraud"),
+        (pl.col("scenario").cast(pl.String) if "scenario" in frame.columns else pl.lit(None, pl.String)).alias("scenario"),
+    )
+
+
+def evaluate(db: Database, labels_path: Path | None, ks: list[int]) -> dict:
+    """Compute the queue's quality against labels (a case is a hit if its member has a
+    fraudulent line; an incident is a (pattern, member) pair)."""
+    labels = read_labels(db, labels_path)
+    db.con.register("eval_labels", labels.to_arrow())
+    fraud = db.con.sql(
+        """
+        select c.member_id, coalesce(l.scenario, 'unknown') as scenario,
+            sum(c.claimed_amount)::double as fraud_amount
+        from eval_labels as l join claims as c on c.claim_id = l.claim_id
+        where l.is_fraud
+        group by all
+        """
+    ).pl()
+    queue = db.con.sql(
+        """
+        select case_id, member_id, rank from cases
+        where rank is not null order by rank
+        """
+    ).pl()
+    scored = db.con.sql(
+        """
+        select member_id, score from member_scores
+        where run_id = (select max(run_id) from score_runs)
+        order by score desc, member_id
+        """
+    ).pl()
+    db.con.unregister("eval_labels")
+    fraud_members = fraud.select("member_id").unique()
+    positives = fraud_members.height
+    case_hits = queue["member_id"].is_in(fraud_members["member_id"]).to_numpy()
+    member_hits = scored["member_id"].is_in(fraud_members["member_id"]).to_numpy()
+    total_euros = float(fraud["fraud_amount"].sum() or 0.0)
+    result: dict = {
+        "fraud_members": positives,
+        "open_cases": queue.height,
+        "average_precision_cases": average_precision(case_hits, positives),
+        "average_precision_members": average_precision(member_hits, positives),
+        "at_k": {},
+        "per_scenario": {},
+    }
+    for k in ks:
+        top_members = queue.head(k)["member_id"]
+        found = fraud.filter(pl.col("member_id").is_in(top_members))
+        result["at_k"][k] = {
+            "precision": precision_at_k(case_hits, k),
+            "member_recall": recall_at_k(case_hits, positives, k),
+            "incident_recall": found.height / fraud.height if fraud.height else float("nan"),
+            "fraud_euro_recall": float(found["fraud_amount"].sum() or 0) / total_euros
+            if total_euros else float("nan"),
+        }
+    for scenario, group in fraud.group_by("scenario", maintain_order=True):
+        name = scenario[0]
+        result["per_scenario"][name] = {
+            "incidents": group.height,
+            **{
+                f"recall@{k}": float(group["member_id"].is_in(queue.head(k)["member_id"]).mean())
+                for k in ks
+            },
+        }
+    result["per_scenario"] = dict(sorted(result["per_scenario"].items()))
+    return result

@@ -1,0 +1,112 @@
+"""The parent flow ``claimwatch-run``: ingest → score → queue, then publish.
+
+Steps 1–2 run in one database transaction: a failed run leaves the database as it was (only
+the ``runs`` table records the failure). Publishing (analytics copy, report, artifacts) runs
+after the commit.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+from prefect import flow, task
+from prefect.cache_policies import NO_CACHE
+
+from claimwatch import publish
+from claimwatch.db import Database, connect
+from claimwatch.ingest import Progress, ingest_batch
+from claimwatch.runs import new_run_id, record_run
+from claimwatch.score import ScoreSummary, build_features, detect, refresh_queue, write_scores
+from claimwatch.settings import Settings
+
+log = logging.getLogger("claimwatch.run")
+
+
+@task(name="build-features", cache_policy=NO_CACHE)
+def build_features_task(db: Database) -> None:
+    """Compute the SQL feature families over the whole history."""
+    build_features(db)
+
+
+@task(name="detect", cache_policy=NO_CACHE)
+def detect_task(db: Database, settings: Settings, run_id: str):
+    """Run the explicit rules and the PyOD ensemble."""
+    return detect(db, settings, run_id)
+
+
+@task(name="write-scores", cache_policy=NO_CACHE)
+def write_scores_task(db: Database, run_id: str, result, claim_flags, sample_size: int) -> int:
+    """Store member and claim scores of this run."""
+    as_of = db.con.execute("select max(as_of_date) from f_member_profile").fetchall()[0][0]
+    return write_scores(db, run_id, result, claim_flags, as_of, sample_size)
+
+
+@task(name="refresh-queue", cache_policy=NO_CACHE)
+def refresh_queue_task(db: Database, run_id: str, result) -> tuple[int, int]:
+    """Open or update cases; decisions and assignments are left as they are."""
+    return refresh_queue(db, run_id, result)
+
+
+def score_steps(db: Database, settings: Settings, run_id: str) -> ScoreSummary:
+    """Steps of scoring as Prefect tasks."""
+    summary = ScoreSummary()
+    t0 = time.perf_counter()
+    build_features_task(db)
+    summary.seconds["features"] = time.perf_counter() - t0
+    t1 = time.perf_counter()
+    result, claim_flags = detect_task(db, settings, run_id)
+    summary.seconds["detect"] = time.perf_counter() - t1
+    t2 = time.perf_counter()
+    summary.members_scored = result.height
+    summary.claim_flags = claim_flags.height
+    summary.members_flagged = write_scores_task(db, run_id, result, claim_flags,
+                                                settings.score_sample_size)
+    summary.cases_open, summary.cases_opened = refresh_queue_task(db, run_id, result)
+    summary.seconds["queue"] = time.perf_counter() - t2
+    return summary
+
+
+def run_pipeline(settings: Settings, inbox: Path, progress: Progress | None = None) -> dict:
+    """Ingest, score and refresh the queue atomically, then publish; return the summary."""
+    started = datetime.now(UTC)
+    t0 = time.perf_counter()
+    db = connect(settings)
+    run_id = new_run_id()
+    summary: dict = {"run_id": run_id, "inbox": str(inbox), "db": str(settings.db)}
+    try:
+        record_run(db, run_id, "claimwatch-run", "running", str(inbox), None, started)
+        try:
+            with db.transaction():
+                t1 = time.perf_counter()
+                ingest = ingest_batch(db, inbox, run_id, progress)
+                summary["ingest"] = ingest.as_dict()
+                summary["seconds"] = {"ingest": time.perf_counter() - t1}
+                t2 = time.perf_counter()
+                summary["score"] = score_steps(db, settings, run_id).as_dict()
+                summary["seconds"]["score"] = time.perf_counter() - t2
+        except BaseException as exc:
+            summary["error"] = f"{type(exc).__name__}: {exc}"
+            record_run(db, run_id, "claimwatch-run", "failed", str(inbox), summary, started)
+            raise
+        summary["queue"] = publish.queue_overview(db, run_id)
+        record_run(db, run_id, "claimwatch-run", "completed", str(inbox), summary, started)
+    finally:
+        db.close()
+    t3 = time.perf_counter()
+    summary["published"] = publish.publish_task(settings, run_id, summary)
+    summary["seconds"]["publish"] = time.perf_counter() - t3
+    summary["seconds"]["total"] = time.perf_counter() - t0
+    return summary
+
+
+@flow(name="claimwatch-run")
+def claimwatch_run(inbox: str | None = None, db: str | None = None) -> dict:
+    """Nightly job: 1. ingest the inbox, 2. score the history, 3. refresh the review queue,
+    4. publish the analytics copy, the report and the Prefect artifacts."""
+    settings = Settings()
+    if db:
+        settings.db = Path(db)
+    return run_pipeline(settings, Path(inbox) if inbox else settings.inbox)

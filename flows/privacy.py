@@ -1,0 +1,84 @@
+"""Pseudonymisation key: load or create it, fingerprint it, derive the HMAC pads for SQL.
+
+Identifiers are hashed inside DuckDB with HMAC-SHA-256 written in SQL
+(``sha256(opad || unhex(sha256(ipad || value)))``), so hashing stays vectorised. The pads are
+passed as bound parameters on each statement, never stored in the database or a macro.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import secrets
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from claimwatch.settings import Settings
+
+_BLOCK = 64  # SHA-256 block size
+MIN_KEY_LENGTH = 32
+
+
+class PseudonymKeyError(RuntimeError):
+    """The pseudonymisation key is missing, too weak or not the one this database uses."""
+
+
+@dataclass(frozen=True)
+class PseudonymKey:
+    secret: bytes
+
+    @property
+    def fingerprint(self) -> str:
+        """Identify the key without revealing it (stored in the database)."""
+        return hashlib.sha256(b"claimwatch-key-fingerprint:" + self.secret).hexdigest()[:32]
+
+    def pads(self) -> dict[str, bytes]:
+        """Return the HMAC inner and outer pads, bound as ``$ipad`` / ``$opad`` in SQL."""
+        k = self.secret if len(self.secret) <= _BLOCK else hashlib.sha256(self.secret).digest()
+        k = k.ljust(_BLOCK, b"\0")
+        return {
+            "ipad": bytes(b ^ 0x36 for b in k),
+            "opad": bytes(b ^ 0x5C for b in k),
+        }
+
+    def __repr__(self) -> str:  # never print the secret
+        return f"PseudonymKey(fingerprint={self.fingerprint})"
+
+
+def load_key(settings: Settings, *, create: bool = True) -> PseudonymKey:
+    """Read the key from CLAIMWATCH_KEY or the key file; create the file on first use."""
+    if settings.key is not None:
+        secret = settings.key.get_secret_value().strip().encode()
+        if len(secret) < MIN_KEY_LENGTH:
+            raise PseudonymKeyError(f"CLAIMWATCH_KEY must be at least {MIN_KEY_LENGTH} characters long")
+        return PseudonymKey(secret)
+    path = settings.resolved_key_file
+    if path.exists():
+        mode = path.stat().st_mode & 0o777
+        if mode & 0o077:
+            raise PseudonymKeyError(
+                f"key file {path} is readable by other users (mode {mode:o}); run chmod 600 on it"
+            )
+        secret = path.read_bytes().strip()
+        if len(secret) < MIN_KEY_LENGTH:
+            raise PseudonymKeyError(f"key file {path} holds fewer than {MIN_KEY_LENGTH} characters")
+        return PseudonymKey(secret)
+    if not create:
+        raise PseudonymKeyError(f"no pseudonymisation key: set CLAIMWATCH_KEY or provide {path}")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    secret = secrets.token_hex(32).encode()
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(secret + b"\n")
+    print(
+        "\n"
+        "************************************************************************\n"
+        f"* claimwatch created a NEW pseudonymisation key: {path}\n"
+        "* Back it up with the database and keep it secret (mode 0600).\n"
+        "* Without it, newly loaded identifiers no longer join the stored ones;\n"
+        "* the database refuses to run with any other key.\n"
+        "************************************************************************\n",
+        file=sys.stderr,
+    )
+    return PseudonymKey(secret)

@@ -1,0 +1,103 @@
+-- Per-line signals: the same care paid twice through two channels, payment to a freshly
+-- changed or shared account, provider context, first use of a category, amount against the
+-- member's own history and against peers (age band, sex, category).
+-- Grain: one row per claim line.
+with claims_ as (
+    select c.*, p.age_band, p.sex, p.subscriber_id, p.first_breach_date
+    from claims as c
+    join f_member_profile as p on p.member_id = c.member_id
+),
+
+duplicates as (
+    -- same member, care date, act and amount from two different sources: every line but the
+    -- first received one is a second payment of the same care
+    select
+        claim_id,
+        count(*) over w > 1 and count(distinct source) over w > 1
+            and row_number() over (w order by received_date, claim_id) > 1 as is_cross_channel_duplicate,
+        first_value(source) over (w order by received_date, claim_id) as duplicate_of_source,
+        first_value(claim_id) over (w order by received_date, claim_id) as duplicate_of_claim_id
+    from claims_
+    window w as (partition by member_id, care_date, act_code, billed_amount)
+),
+
+after_change as (
+    -- the latest IBAN change of this member to the account this line is paid to
+    select
+        c.claim_id,
+        arg_max(ch.event_id, ch.event_time) as iban_change_event_id,
+        min(date_diff('day', ch.change_date, c.received_date)) as days_after_iban_change
+    from claims_ as c
+    join f_iban_changes as ch
+        on ch.member_id = c.member_id and ch.new_iban_hash = c.payee_iban_hash
+        and c.received_date between ch.change_date and ch.change_date + 90
+    group by c.claim_id
+),
+
+peers as (
+    select
+        age_band, sex, care_category,
+        avg(ln(1 + claimed_amount)) as peer_log_mean,
+        stddev_pop(ln(1 + claimed_amount)) as peer_log_sd
+    from claims_
+    group by age_band, sex, care_category
+),
+
+own_history as (
+    select
+        claim_id,
+        row_number() over (partition by member_id, care_category order by care_date, claim_id) = 1
+            as first_use_of_category,
+        min(care_date) over (partition by member_id) as member_first_care,
+        avg(claimed_amount) over (
+            partition by member_id, care_category order by care_date, claim_id
+            rows between unbounded preceding and 1 preceding
+        ) as own_category_mean_before,
+        date_diff('day',
+            lag(care_date) over (partition by member_id order by care_date, claim_id),
+            care_date) as days_since_previous_care
+    from claims_
+),
+
+final as (
+    select
+        c.claim_id,
+        c.member_id,
+        c.subscriber_id,
+        c.care_date,
+        c.received_date,
+        c.source,
+        c.care_category,
+        c.act_code,
+        c.provider_id,
+        c.claimed_amount,
+        c.payee,
+        c.payee_iban_hash,
+        c.payee_iban_country,
+        c.billed_amount,
+        c.provider_postcode,
+        d.is_cross_channel_duplicate,
+        case when d.is_cross_channel_duplicate then d.duplicate_of_source end as duplicate_of_source,
+        case when d.is_cross_channel_duplicate then d.duplicate_of_claim_id end as duplicate_of_claim_id,
+        a.iban_change_event_id,
+        a.days_after_iban_change,
+        coalesce(l.subscribers_linked, 0) as payee_iban_subscribers_linked,
+        coalesce(l.members_linked, 0) as payee_iban_members_linked,
+        coalesce(l.postcodes_linked, 0) as payee_iban_postcodes_linked,
+        h.first_use_of_category and c.care_date >= h.member_first_care + 90 as first_use_of_category,
+        h.days_since_previous_care,
+        c.claimed_amount / nullif(h.own_category_mean_before, 0) as amount_vs_own_history,
+        (ln(1 + c.claimed_amount) - pe.peer_log_mean) / nullif(pe.peer_log_sd, 0) as amount_peer_z,
+        c.first_breach_date is not null and c.care_date >= c.first_breach_date as after_breach,
+        c.source in ('member_upload', 'paper') as member_sent,
+        c.care_category in ('optical', 'dental', 'hearing', 'alternative_medicine') as high_risk_category
+    from claims_ as c
+    join duplicates as d on d.claim_id = c.claim_id
+    join own_history as h on h.claim_id = c.claim_id
+    left join after_change as a on a.claim_id = c.claim_id
+    left join f_iban_links as l on l.iban_hash = c.payee_iban_hash
+    left join peers as pe
+        on pe.age_band = c.age_band and pe.sex = c.sex and pe.care_category = c.care_category
+)
+
+select * from final

@@ -1,0 +1,141 @@
+-- Provider-side signals: providers new to the portfolio that suddenly bill many members who
+-- never used them, far more breach-exposed than the portfolio, far from home, with a bad
+-- registry key. Grain: one row per provider_id.
+with claims_ as (
+    select
+        c.provider_id,
+        c.member_id,
+        c.care_date,
+        c.received_date,
+        c.claimed_amount,
+        c.source,
+        c.care_category,
+        c.provider_postcode,
+        p.department as member_department,
+        p.breach_count > 0 as member_exposed
+    from claims as c
+    join f_member_profile as p on p.member_id = c.member_id
+),
+
+portfolio as (
+    select
+        (select min(care_date) from claims) as data_start,
+        (select avg(case when breach_count > 0 then 1.0 else 0.0 end) from f_member_profile)
+            as exposure_rate
+),
+
+member_start as (
+    select member_id, min(care_date) as member_first_care from claims group by member_id
+),
+
+patients as (
+    -- one row per (provider, member): when the member first used the provider
+    select
+        c.provider_id,
+        c.member_id,
+        min(c.care_date) as first_care,
+        bool_or(c.member_exposed) as member_exposed,
+        any_value(c.member_department) as member_department
+    from claims_ as c
+    group by c.provider_id, c.member_id
+),
+
+provider_department as (
+    select
+        provider_id,
+        mode(
+            case
+                when provider_postcode like '97%' then substr(provider_postcode, 1, 3)
+                when provider_postcode like '20%' then
+                    case when provider_postcode < '20200' then '2A' else '2B' end
+                else substr(provider_postcode, 1, 2)
+            end
+        ) as provider_department
+    from claims_
+    where provider_postcode is not null
+    group by provider_id
+),
+
+patient_stats as (
+    select
+        pt.provider_id,
+        count(*) as patients,
+        count(*) filter (where pt.member_exposed) as exposed_patients,
+        count(*) filter (where pt.first_care >= ms.member_first_care + 90) as patients_with_prior_history,
+        -- how concentrated in time the first visits are: share within the busiest 60 days
+        date_diff('day', min(pt.first_care), max(pt.first_care)) as first_visit_span_days,
+        count(*) filter (
+            where pt.member_department is distinct from pd.provider_department
+        ) as patients_outside_department
+    from patients as pt
+    join member_start as ms on ms.member_id = pt.member_id
+    left join provider_department as pd on pd.provider_id = pt.provider_id
+    group by pt.provider_id
+),
+
+lines as (
+    select
+        provider_id,
+        min(care_date) as first_seen,
+        max(care_date) as last_seen,
+        count(*) as lines,
+        sum(claimed_amount) as claimed_total,
+        avg(case when source = 'tiers_payant' then 1.0 else 0.0 end) as tiers_payant_share,
+        avg(case when care_category in ('optical', 'dental', 'hearing', 'alternative_medicine',
+                                        'paramedical') then 1.0 else 0.0 end) as high_risk_share,
+        mode(care_category) as main_category
+    from claims_
+    group by provider_id
+),
+
+registry_key as (
+    -- Luhn key of FINESS (9 digits) and RPPS (11 digits) numbers; null for other registries
+    select
+        provider_id,
+        case
+            when regexp_full_match(provider_id, '[0-9]{9}|[0-9]{11}') then
+                list_sum(list_transform(
+                    list_reverse(string_split(provider_id, '')),
+                    lambda d, i: case
+                        when i % 2 = 0 then
+                            case when cast(d as integer) * 2 > 9 then cast(d as integer) * 2 - 9
+                                else cast(d as integer) * 2 end
+                        else cast(d as integer)
+                    end
+                )) % 10 = 0
+        end as registry_key_valid
+    from lines
+),
+
+final as (
+    select
+        l.provider_id,
+        l.first_seen,
+        l.last_seen,
+        l.lines,
+        l.claimed_total,
+        l.tiers_payant_share,
+        l.high_risk_share,
+        l.main_category,
+        pd.provider_department,
+        s.patients,
+        s.exposed_patients,
+        s.exposed_patients / s.patients as exposed_share,
+        po.exposure_rate as portfolio_exposure_rate,
+        -- binomial z-score of breach exposure among its patients against the portfolio rate
+        (s.exposed_patients - s.patients * po.exposure_rate)
+            / sqrt(greatest(s.patients * po.exposure_rate * (1 - po.exposure_rate), 1e-9))
+            as exposure_z,
+        s.patients_with_prior_history / s.patients as prior_history_share,
+        s.first_visit_span_days,
+        s.patients_outside_department / s.patients as outside_department_share,
+        l.first_seen >= po.data_start + 60 as new_to_portfolio,
+        rk.registry_key_valid
+    from lines as l
+    join patient_stats as s on s.provider_id = l.provider_id
+    left join provider_department as pd on pd.provider_id = l.provider_id
+    left join registry_key as rk on rk.provider_id = l.provider_id
+    cross join portfolio as po
+)
+
+select * from final

@@ -1,0 +1,25 @@
+-- Load the valid claim lines of known members (a repeated claim_id updates the line; the
+-- last line wins within a file) and hold back those of unknown members.
+create or replace temp table new_claims as
+select * exclude (errors, raw_json, all_errors)
+from stg_checked
+where len(errors) = 0
+qualify row_number() over (partition by claim_id order by _line desc) = 1;
+
+insert into pending_claims by name
+select n.* exclude (_line, member_unknown), n._line as source_line, $file_name as source_file,
+    $loaded_at::timestamptz as loaded_at, q.quarantine_id
+from new_claims as n
+join quarantine as q on q.file_sha256 = $file_sha256 and q.line = n._line
+where n.member_unknown;
+
+-- a newer version of a line supersedes the older one wherever it waits
+delete from pending_claims where claim_id in (select claim_id from new_claims where not member_unknown);
+
+delete from claims where claim_id in (select claim_id from new_claims where not member_unknown);
+
+insert into claims by name
+select * exclude (_line, member_unknown), _line as source_line, $file_name as source_file,
+    $loaded_at::timestamptz as loaded_at
+from new_claims
+where not member_unknown

@@ -1,0 +1,91 @@
+-- Refresh the review queue from this run's candidates (temp table `run_candidates`: member_id,
+-- score, rule_score, ensemble_score, claim_ids list, reason_codes, reasons).
+-- One open case per member; new suspicious lines attach to it. Status, assignment, decision
+-- and note are never written here. A closed case stays closed: a member with new suspicious
+-- lines (not in any earlier case) gets a new case that points to it.
+
+-- 1. the open case of each candidate, if any
+create or replace temp table candidate_state as
+select
+    r.*,
+    o.case_id as open_case_id,
+    last_closed.case_id as last_closed_case_id,
+    -- lines not attached to any earlier case of this member
+    list_filter(r.claim_ids, lambda cid: not list_contains(coalesce(known.claim_ids, []), cid))
+        as new_claim_ids
+from run_candidates as r
+left join (
+    select member_id, case_id from cases
+    where status in ('new', 'in_review', 'needs_info')
+) as o on o.member_id = r.member_id
+left join (
+    select member_id, arg_max(case_id, opened_at) as case_id from cases
+    where status in ('closed_fraud', 'closed_legitimate')
+    group by member_id
+) as last_closed on last_closed.member_id = r.member_id
+left join (
+    select c.member_id, list(cc.claim_id) as claim_ids
+    from case_claims as cc join cases as c on c.case_id = cc.case_id
+    group by c.member_id
+) as known on known.member_id = r.member_id;
+
+-- 2. update the open cases (scores and reasons only)
+update cases set
+    score = s.score,
+    rule_score = s.rule_score,
+    ensemble_score = s.ensemble_score,
+    reason_codes = s.reason_codes,
+    reasons = s.reasons,
+    last_run_id = $run_id,
+    updated_at = $now::timestamptz
+from candidate_state as s
+where cases.case_id = s.open_case_id;
+
+-- 3. open a case for a candidate with none open: first case, or new lines after a closed one
+create or replace temp table opened_cases as
+select
+    'CASE-' || lpad(cast(nextval('case_seq') as varchar), 7, '0') as case_id,
+    s.member_id
+from candidate_state as s
+where s.open_case_id is null
+    and (s.last_closed_case_id is null or len(s.new_claim_ids) > 0);
+
+insert into cases (case_id, member_id, status, score, rule_score, ensemble_score, reason_codes,
+                   reasons, previous_case_id, opened_run_id, last_run_id, opened_at, updated_at)
+select o.case_id, s.member_id, 'new', s.score, s.rule_score, s.ensemble_score, s.reason_codes,
+    s.reasons, s.last_closed_case_id, $run_id, $run_id, $now::timestamptz, $now::timestamptz
+from opened_cases as o
+join candidate_state as s on s.member_id = o.member_id;
+
+-- 4. attach the new suspicious lines to the member's open case
+insert into case_claims
+select c.case_id, u.claim_id, $run_id, $now::timestamptz
+from (select member_id, unnest(new_claim_ids) as claim_id from candidate_state) as u
+join cases as c on c.member_id = u.member_id and c.status in ('new', 'in_review', 'needs_info');
+
+-- 5. lines and amount at risk of every open case touched by this run
+update cases set
+    claim_ids = agg.claim_ids,
+    amount_at_risk = agg.amount_at_risk
+from (
+    select
+        cc.case_id,
+        string_agg(cc.claim_id, ';' order by cc.claim_id) as claim_ids,
+        coalesce(sum(cl.claimed_amount), 0) as amount_at_risk
+    from case_claims as cc
+    left join claims as cl on cl.claim_id = cc.claim_id
+    group by cc.case_id
+) as agg
+where cases.case_id = agg.case_id and cases.last_run_id = $run_id;
+
+-- 6. rank the open cases, most suspicious first (ties: more money at risk first)
+update cases set rank = ranked.rank
+from (
+    select case_id,
+        row_number() over (order by score desc, amount_at_risk desc, case_id) as rank
+    from cases
+    where status in ('new', 'in_review', 'needs_info')
+) as ranked
+where cases.case_id = ranked.case_id;
+
+update cases set rank = null where status in ('closed_fraud', 'closed_legitimate') and rank is not null
