@@ -1,0 +1,51 @@
+"""Shared fixtures: a private Prefect home, the Prefect test harness, settings on a temp db."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+import pytest
+
+# Before anything imports Prefect: a throw-away home, no telemetry.
+_PREFECT_HOME = tempfile.mkdtemp(prefix="claimwatch-prefect-")
+os.environ["PREFECT_HOME"] = _PREFECT_HOME
+os.environ["PREFECT_SERVER_ANALYTICS_ENABLED"] = "false"
+os.environ["DO_NOT_TRACK"] = "1"
+os.environ["PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS"] = "120"
+os.environ.pop("PREFECT_API_URL", None)
+for name in [n for n in os.environ if n.startswith("CLAIMWATCH_")]:
+    os.environ.pop(name)
+
+from claimwatch.settings import Settings  # noqa: E402
+
+TEST_KEY = "test-key-0123456789abcdef0123456789abcdef"
+
+
+@pytest.fixture(scope="session")
+def prefect_harness():
+    """A Prefect test server for the session (real flow runs, fresh database)."""
+    from prefect.testing.utilities import prefect_test_harness
+
+    with prefect_test_harness(server_startup_timeout=180):
+        yield
+
+
+@pytest.fixture
+def settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Settings:
+    """Settings on a fresh database file in a temp dir, with a fixed test key."""
+    monkeypatch.setenv("CLAIMWATCH_KEY", TEST_KEY)
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    return Settings(db=tmp_path / "claimwatch.duckdb", inbox=inbox)
+
+
+@pytest.fixture(scope="session")
+def generated_inbox(tmp_path_factory) -> Path:
+    """A small generated inbox (all five fraud patterns), shared by the session."""
+    from claimwatch.sample_data.generator import generate_inbox
+
+    out = tmp_path_factory.mktemp("generated") / "inbox"
+    generate_inbox(out, members=1500, seed=11)
+    return out
