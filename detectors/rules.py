@@ -207,7 +207,7 @@ def flag_claims(
         .select(*base, reason_code=pl.lit("SUSPICIOUS_PROVIDER"), weight=c("provider_score"),
                 reason=c("provider_reason"))
     )
-    duplicate = signals.filter(c("is_cross_channel_duplicate")).select(
+    duplicate = signals.filter(c("is_duplicate_payment")).select(
         *base,
         reason_code=pl.lit("DUPLICATE_CLAIM"),
         weight=pl.when(c("member_sent")).then(0.85).otherwise(0.5),

@@ -122,7 +122,7 @@ def detect(db: Database, settings: Settings, run_id: str) -> tuple[pl.DataFrame,
         select * from f_claim_signals
         where iban_change_event_id is not null
             or payee_iban_subscribers_linked >= 2
-            or is_cross_channel_duplicate
+            or is_duplicate_payment
             or (member_sent and high_risk_category and after_breach)
             or provider_id in (select provider_id from flagged_providers)
         """,

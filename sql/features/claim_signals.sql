@@ -10,11 +10,17 @@ with claims_ as (
 
 duplicates as (
     -- same member, care date, act and amount from two different sources: every line but the
-    -- first received one is a second payment of the same care
+    -- first received one is a second claim for the same care. It is a second payment when it
+    -- repeats the first line's amount or when the lines together pay more than the member's
+    -- out-of-pocket (billed - ro); a member's invoice for the part above the RO base
+    -- (complement of a noemie line) is neither.
     select
         claim_id,
         count(*) over w > 1 and count(distinct source) over w > 1
             and row_number() over (w order by received_date, claim_id) > 1 as is_cross_channel_duplicate,
+        claimed_amount = first_value(claimed_amount) over (w order by received_date, claim_id)
+            or sum(claimed_amount) over w > billed_amount - min(ro_amount) over w + 0.01
+            as duplicate_overpays,
         first_value(source) over (w order by received_date, claim_id) as duplicate_of_source,
         first_value(claim_id) over (w order by received_date, claim_id) as duplicate_of_claim_id
     from claims_
@@ -77,6 +83,7 @@ final as (
         c.billed_amount,
         c.provider_postcode,
         d.is_cross_channel_duplicate,
+        d.is_cross_channel_duplicate and d.duplicate_overpays as is_duplicate_payment,
         case when d.is_cross_channel_duplicate then d.duplicate_of_source end as duplicate_of_source,
         case when d.is_cross_channel_duplicate then d.duplicate_of_claim_id end as duplicate_of_claim_id,
         a.iban_change_event_id,

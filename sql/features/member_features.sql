@@ -19,7 +19,7 @@ claim_side as (
             as high_risk_amount_share,
         coalesce(max(s.amount_peer_z), 0) as max_amount_peer_z,
         coalesce(max(s.amount_vs_own_history), 1) as max_amount_vs_own_history,
-        count(*) filter (where s.is_cross_channel_duplicate) as duplicate_lines,
+        count(*) filter (where s.is_duplicate_payment) as duplicate_lines,
         count(*) filter (where s.days_after_iban_change <= 30) as lines_paid_to_new_iban_30d,
         max(s.payee_iban_subscribers_linked) as max_payee_iban_subscribers,
         count(*) filter (where s.first_use_of_category and s.after_breach) as new_categories_after_breach,
