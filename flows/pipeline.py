@@ -19,7 +19,14 @@ from claimwatch import publish
 from claimwatch.db import Database, connect
 from claimwatch.ingest import Progress, ingest_batch
 from claimwatch.runs import new_run_id, record_run
-from claimwatch.score import ScoreSummary, build_features, detect, refresh_queue, write_scores
+from claimwatch.score import (
+    ScoreSummary,
+    build_features,
+    detect,
+    refresh_queue,
+    run_checks,
+    write_scores,
+)
 from claimwatch.settings import Settings
 
 log = logging.getLogger("claimwatch.run")
@@ -42,6 +49,12 @@ def write_scores_task(db: Database, run_id: str, result, claim_flags, sample_siz
     """Store member and claim scores of this run."""
     as_of = db.con.execute("select max(as_of_date) from f_member_profile").fetchall()[0][0]
     return write_scores(db, run_id, result, claim_flags, as_of, sample_size)
+
+
+@task(name="data-checks", cache_policy=NO_CACHE)
+def data_checks_task(db: Database) -> dict[str, int]:
+    """Assert the data checks (sql/checks) before the run commits."""
+    return run_checks(db)
 
 
 @task(name="refresh-queue", cache_policy=NO_CACHE)
@@ -87,6 +100,7 @@ def run_pipeline(settings: Settings, inbox: Path, progress: Progress | None = No
                 t2 = time.perf_counter()
                 summary["score"] = score_steps(db, settings, run_id).as_dict()
                 summary["seconds"]["score"] = time.perf_counter() - t2
+                summary["checks"] = data_checks_task(db)
         except BaseException as exc:
             summary["error"] = f"{type(exc).__name__}: {exc}"
             record_run(db, run_id, "claimwatch-run", "failed", str(inbox), summary, started)

@@ -45,6 +45,9 @@ class Settings(BaseSettings):
     dask_address: str | None = Field(
         default=None, description="scheduler of an existing Dask cluster to fan scoring out to"
     )
+    score_partitions: int = Field(
+        default=8, description="member-hash partitions scored in parallel on the Dask cluster"
+    )
     nightly_cron: str = Field(default="0 2 * * *", description="nightly run schedule")
     purge_cron: str = Field(default="0 3 * * 0", description="weekly retention purge schedule")
     timezone: str = Field(default="Europe/Paris", description="timezone of the schedules")
