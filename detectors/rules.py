@@ -73,7 +73,10 @@ def score_iban_changes(changes: pl.DataFrame) -> pl.DataFrame:
     new_foreign = c("new_iban_foreign") & ~c("previous_iban_foreign")
     rare_bank = c("new_bank_online") | (c("new_bank_share") < 0.002)
     household_left_out = (c("household_size") > 1) & (c("household_members_on_new_iban") == 0)
-    shared = (c("new_iban_subscribers_linked") >= 2) & (c("new_iban_postcodes_linked") >= 2)
+    shared = (
+        (c("new_iban_subscribers_linked") >= 2) & (c("new_iban_postcodes_linked") >= 2)
+        & (c("new_iban_departments_linked") >= 2)
+    )
     fast_upload = (c("uploaded_payments_30d") > 0) & (c("days_to_first_payment") <= 7)
     upload_30d = c("uploaded_payments_30d") > 0
     high_risk = c("high_risk_payments_30d") > 0
@@ -132,7 +135,7 @@ def score_providers(providers: pl.DataFrame) -> pl.DataFrame:
     enough = c("patients") >= 5
     over_exposed = enough & (c("exposure_z") >= 2.5) & (c("exposed_share") >= 0.5)
     sudden = enough & c("new_to_portfolio") & (c("first_visit_span_days") <= 120)
-    far = enough & (c("outside_department_share") >= 0.6)
+    far = (enough & (c("outside_department_share") >= 0.6)).fill_null(False)
     bad_key = c("registry_key_valid").eq(False).fill_null(False)
     components = (
         over_exposed.cast(pl.Int8) + sudden.cast(pl.Int8) + far.cast(pl.Int8) + bad_key.cast(pl.Int8)
@@ -189,16 +192,27 @@ def flag_claims(
         .select(*base, reason_code=pl.lit("ACCOUNT_TAKEOVER"), weight=c("takeover_score"),
                 reason=c("takeover_reason"))
     )
-    mule = signals.filter(
-        (c("payee_iban_subscribers_linked") >= 2) & (c("payee_iban_postcodes_linked") >= 2)
-    ).select(
+    unrelated = (c("payee_iban_subscribers_linked") >= 2) & (c("payee_iban_postcodes_linked") >= 2)
+    # a mule account is set on members across the country within weeks; a guardianship
+    # association's account serves protected adults of one department for years
+    ring = (c("payee_iban_departments_linked") >= 2) & (
+        ((c("payee_iban_members_switched") >= 2) & (c("payee_iban_switch_span_days") <= 60)).fill_null(False)
+        | (c("payee_iban_subscribers_linked") >= 3)
+    )
+    mule = signals.filter(unrelated).select(
         *base,
         reason_code=pl.lit("MULE_ACCOUNT"),
-        weight=pl.when(c("payee_iban_subscribers_linked") >= 3).then(0.85).otherwise(0.6),
+        weight=pl.when(ring & (c("payee_iban_subscribers_linked") >= 3)).then(0.85)
+        .when(ring).then(0.7).otherwise(0.35),
         reason=pl.lit("paid to an account shared by ") + c("payee_iban_members_linked").cast(pl.String)
         + pl.lit(" members of ") + c("payee_iban_subscribers_linked").cast(pl.String)
         + pl.lit(" different contracts at ") + c("payee_iban_postcodes_linked").cast(pl.String)
-        + pl.lit(" addresses"),
+        + pl.lit(" addresses in ") + c("payee_iban_departments_linked").cast(pl.String)
+        + pl.lit(" department(s)")
+        + pl.when(c("payee_iban_members_switched") >= 2).then(
+            pl.lit(", set on ") + c("payee_iban_members_switched").cast(pl.String)
+            + pl.lit(" of them within ") + c("payee_iban_switch_span_days").cast(pl.String) + pl.lit(" days")
+        ).otherwise(pl.lit("")),
     )
     provider = (
         signals.join(providers.select("provider_id", "provider_score", "provider_reason"),

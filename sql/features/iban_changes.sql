@@ -9,19 +9,45 @@ profile as (
     select * from f_member_profile
 ),
 
+raw_changes as (
+    select * from events where event_type = 'iban_change'
+),
+
+inferred_account as (
+    -- an IBAN change delivered without its new value: the account it set is the first
+    -- account paid within 60 days after it that the member had never been paid to before
+    select
+        rc.event_id,
+        arg_min(cl.payee_iban_hash, cl.received_date) as iban_hash,
+        arg_min(cl.payee_iban_country, cl.received_date) as iban_country,
+        arg_min(cl.payee_iban_bank_code, cl.received_date) as iban_bank_code
+    from raw_changes as rc
+    join claims as cl
+        on cl.member_id = rc.member_id and cl.payee_iban_hash is not null
+        and cl.received_date between cast(rc.event_time as date) and cast(rc.event_time as date) + 60
+    where rc.new_value_hash is null
+        and not exists (
+            select 1 from claims as earlier
+            where earlier.member_id = rc.member_id and earlier.payee_iban_hash = cl.payee_iban_hash
+                and earlier.received_date < cast(rc.event_time as date)
+        )
+    group by rc.event_id
+),
+
 changes as (
     select
         e.event_id,
         e.member_id,
         e.event_time,
         cast(e.event_time as date) as change_date,
-        e.new_value_hash as new_iban_hash,
-        e.new_iban_country,
-        e.new_iban_bank_code,
+        coalesce(e.new_value_hash, i.iban_hash) as new_iban_hash,
+        coalesce(e.new_iban_country, i.iban_country) as new_iban_country,
+        coalesce(e.new_iban_bank_code, i.iban_bank_code) as new_iban_bank_code,
         e.channel,
         e.ip_country
-    from events as e
-    where e.event_type = 'iban_change' and e.new_value_hash is not null
+    from raw_changes as e
+    left join inferred_account as i on i.event_id = e.event_id
+    where coalesce(e.new_value_hash, i.iban_hash) is not null
 ),
 
 context as (
@@ -135,6 +161,9 @@ final as (
         coalesce(l.subscribers_linked, 1) as new_iban_subscribers_linked,
         coalesce(l.members_linked, 1) as new_iban_members_linked,
         coalesce(l.postcodes_linked, 1) as new_iban_postcodes_linked,
+        coalesce(l.departments_linked, 1) as new_iban_departments_linked,
+        coalesce(l.members_switched, 0) as new_iban_members_switched,
+        l.switch_span_days as new_iban_switch_span_days,
         py.days_to_first_payment,
         coalesce(py.payments_30d, 0) as payments_30d,
         coalesce(py.amount_paid_30d, 0) as amount_paid_30d,

@@ -64,9 +64,10 @@ patient_stats as (
         count(*) filter (where pt.first_care >= ms.member_first_care + 90) as patients_with_prior_history,
         -- how concentrated in time the first visits are: share within the busiest 60 days
         date_diff('day', min(pt.first_care), max(pt.first_care)) as first_visit_span_days,
-        count(*) filter (
-            where pt.member_department is distinct from pd.provider_department
-        ) as patients_outside_department
+        -- unknown when the provider's postcode is never given
+        case when any_value(pd.provider_department) is not null then count(*) filter (
+            where pt.member_department <> pd.provider_department
+        ) end as patients_outside_department
     from patients as pt
     join member_start as ms on ms.member_id = pt.member_id
     left join provider_department as pd on pd.provider_id = pt.provider_id
