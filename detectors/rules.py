@@ -37,6 +37,9 @@ RULES: dict[str, Rule] = {
 }
 
 HIGH_RISK = ("optical", "dental", "hearing", "alternative_medicine")
+# weight kept by a payment-diversion reason on a line the member did not send
+DIVERTED_LINE_FACTOR = 0.6
+SECONDARY_REASON_SHARE = 0.5
 
 
 def noisy_or(weights: list[pl.Expr]) -> pl.Expr:
@@ -182,6 +185,9 @@ def flag_claims(
     """
     c = pl.col
     base = ["claim_id", "member_id", "claimed_amount"]
+    # an invoice the member sent (upload, paper) can be forged; a line the Assurance Maladie
+    # or a provider transmitted is real care whose payment was diverted: weaker evidence
+    line_factor = pl.when(c("member_sent")).then(1.0).otherwise(DIVERTED_LINE_FACTOR)
     takeover = (
         signals.filter(c("iban_change_event_id").is_not_null())
         .join(
@@ -189,7 +195,7 @@ def flag_claims(
             left_on="iban_change_event_id", right_on="event_id", how="inner",
         )
         .filter(c("takeover_score") >= 0.3)
-        .select(*base, reason_code=pl.lit("ACCOUNT_TAKEOVER"), weight=c("takeover_score"),
+        .select(*base, reason_code=pl.lit("ACCOUNT_TAKEOVER"), weight=c("takeover_score") * line_factor,
                 reason=c("takeover_reason"))
     )
     unrelated = (c("payee_iban_subscribers_linked") >= 2) & (c("payee_iban_postcodes_linked") >= 2)
@@ -203,7 +209,7 @@ def flag_claims(
         *base,
         reason_code=pl.lit("MULE_ACCOUNT"),
         weight=pl.when(ring & (c("payee_iban_subscribers_linked") >= 3)).then(0.85)
-        .when(ring).then(0.7).otherwise(0.35),
+        .when(ring).then(0.7).otherwise(0.35) * line_factor,
         reason=pl.lit("paid to an account shared by ") + c("payee_iban_members_linked").cast(pl.String)
         + pl.lit(" members of ") + c("payee_iban_subscribers_linked").cast(pl.String)
         + pl.lit(" different contracts at ") + c("payee_iban_postcodes_linked").cast(pl.String)
@@ -224,7 +230,9 @@ def flag_claims(
     duplicate = signals.filter(c("is_duplicate_payment")).select(
         *base,
         reason_code=pl.lit("DUPLICATE_CLAIM"),
-        weight=pl.when(c("member_sent")).then(0.85).otherwise(0.5),
+        # an exact second payment is near-certain; more so for crowns, glasses, hearing aids
+        weight=(pl.when(c("member_sent")).then(0.75).otherwise(0.45)
+                + 0.15 * c("claimed_amount").cast(pl.Float64).clip(1, 500).log(500)),
         reason=pl.lit("same care (act ") + c("act_code") + pl.lit(" on ") + c("care_date").cast(pl.String)
         + pl.lit(", ") + _eur(c("billed_amount")) + pl.lit(") already paid via ") + c("duplicate_of_source")
         + pl.lit(" (line ") + c("duplicate_of_claim_id") + pl.lit("), claimed again via ") + c("source"),
@@ -258,7 +266,7 @@ def member_only_reasons(changes: pl.DataFrame, profile: pl.DataFrame) -> pl.Data
     pending = changes.filter((c("payments_30d") == 0) & (c("takeover_score") >= 0.5)).select(
         "member_id",
         reason_code=pl.lit("TAKEOVER_NO_PAYMENT_YET"),
-        weight=c("takeover_score") * 0.7,
+        weight=c("takeover_score") * 0.5,
         reason=c("takeover_reason") + pl.lit(", no payment to it yet"),
     )
     exposed = profile.filter(c("breach_count") > 0).select(
@@ -275,7 +283,7 @@ def member_only_reasons(changes: pl.DataFrame, profile: pl.DataFrame) -> pl.Data
 
 
 def combine_member_reasons(claim_flags: pl.DataFrame, member_reasons: pl.DataFrame) -> pl.DataFrame:
-    """Aggregate reasons per member: rule score (noisy-OR of each code's strongest weight),
+    """Aggregate reasons per member: rule score (damped noisy-OR of each code's strongest weight),
     suspicious lines, amount at risk and the reasons, strongest first."""
     c = pl.col
     per_code_claims = claim_flags.group_by("member_id", "reason_code").agg(
@@ -298,8 +306,11 @@ def combine_member_reasons(claim_flags: pl.DataFrame, member_reasons: pl.DataFra
             amount_at_risk=c("claimed_amount").filter(c("claim_id").is_first_distinct()).sum(),
         )
     )
+    # the strongest reason counts in full; further reasons add with half their weight, as
+    # they often restate the same evidence (a mule account is also a takeover)
     members = per_code.sort("weight", descending=True).group_by("member_id").agg(
-        rule_score=1 - (1 - c("weight").clip(0, 1)).product(),
+        rule_score=1 - (1 - c("weight").first().clip(0, 1))
+        * (1 - SECONDARY_REASON_SHARE * c("weight").slice(1).clip(0, 1)).product(),
         reason_codes=c("reason_code"),
         reasons=c("reason"),
         weights=c("weight"),

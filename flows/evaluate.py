@@ -31,17 +31,27 @@ def read_labels(db: Database, path: Path | None) -> pl.DataFrame:
 
 
 def evaluate(db: Database, labels_path: Path | None, ks: list[int]) -> dict:
-    """Compute the queue's quality against labels (a case is a hit if its member has a
-    fraudulent line; an incident is a (pattern, member) pair)."""
+    """Compute the queue's quality against labels.
+
+    A case is a hit if its member has a fraudulent line. An incident is found when one of its
+    members is in the top k: a fake-provider scheme is one incident per provider, a mule ring
+    one per account, every other pattern one per member."""
     labels = read_labels(db, labels_path)
     db.con.register("eval_labels", labels.to_arrow())
     fraud = db.con.sql(
         """
         select c.member_id, coalesce(l.scenario, 'unknown') as scenario,
+            -- one incident: the provider of a fake-provider scheme, the account of a mule
+            -- ring, the member otherwise
+            case coalesce(l.scenario, 'unknown')
+                when 'fake_provider' then 'provider:' || any_value(c.provider_id)
+                when 'mule_ring' then 'account:' || coalesce(any_value(c.payee_iban_hash), c.member_id)
+                else 'member:' || c.member_id
+            end as incident,
             sum(c.claimed_amount)::double as fraud_amount
         from eval_labels as l join claims as c on c.claim_id = l.claim_id
         where l.is_fraud
-        group by all
+        group by c.member_id, l.scenario
         """
     ).pl()
     queue = db.con.sql(
@@ -74,19 +84,24 @@ def evaluate(db: Database, labels_path: Path | None, ks: list[int]) -> dict:
     for k in ks:
         top_members = queue.head(k)["member_id"]
         found = fraud.filter(pl.col("member_id").is_in(top_members))
+        incidents = fraud["incident"].n_unique()
         result["at_k"][k] = {
             "precision": precision_at_k(case_hits, k),
             "member_recall": recall_at_k(case_hits, positives, k),
-            "incident_recall": found.height / fraud.height if fraud.height else float("nan"),
+            "incident_recall": found["incident"].n_unique() / incidents if incidents else float("nan"),
             "fraud_euro_recall": float(found["fraud_amount"].sum() or 0) / total_euros
             if total_euros else float("nan"),
         }
     for scenario, group in fraud.group_by("scenario", maintain_order=True):
         name = scenario[0]
+        incidents = group["incident"].n_unique()
         result["per_scenario"][name] = {
-            "incidents": group.height,
+            "incidents": incidents,
+            "members": group["member_id"].n_unique(),
             **{
-                f"recall@{k}": float(group["member_id"].is_in(queue.head(k)["member_id"]).mean())
+                f"recall@{k}": group.filter(pl.col("member_id").is_in(queue.head(k)["member_id"]))[
+                    "incident"
+                ].n_unique() / incidents
                 for k in ks
             },
         }
