@@ -259,8 +259,9 @@ def stage(db: Database, contract: FileContract) -> None:
         "create or replace temp table batch_identifiers as " + sql_text("staging/stg_identifiers.sql"),
         db.pads,
     )
+    # a view: typing, checks and the member check materialise once, in stg_checked
     con.execute(
-        "create or replace temp table stg as " + sql_text(f"staging/stg_{contract.kind}.sql")
+        "create or replace temp view stg as " + sql_text(f"staging/stg_{contract.kind}.sql")
     )
     checked = "load/checked_with_member.sql" if contract.names_member else "load/checked.sql"
     con.execute("create or replace temp table stg_checked as " + sql_text(checked))

@@ -60,7 +60,7 @@ def list_cases(db: Database, status: str | None = None, top: int | None = None) 
         order by rank nulls last, score desc, case_id
         {"limit " + str(int(top)) if top else ""}
     """
-    return db.con.execute(query, list(wanted)).pl()
+    return db.con.sql(query, params=list(wanted)).pl()
 
 
 def _case(db: Database, case_id: str) -> tuple:
@@ -74,8 +74,8 @@ def _case(db: Database, case_id: str) -> tuple:
 def show_case(db: Database, case_id: str) -> dict:
     """Everything a reviewer needs on one case (no clear identifier exists to show)."""
     _case(db, case_id)
-    case = db.con.execute("select * from cases where case_id = ?", [case_id]).pl().to_dicts()[0]
-    member = db.con.execute(
+    case = db.con.sql("select * from cases where case_id = ?", params=[case_id]).pl().to_dicts()[0]
+    member = db.con.sql(
         """
         select m.member_id, m.subscriber_id, m.sex, m.birth_date, m.department, m.contract_start,
             m.iban_country, m.iban_bank_code, m.email_domain,
@@ -83,9 +83,9 @@ def show_case(db: Database, case_id: str) -> dict:
              from breach_exposure as b where b.member_id = m.member_id) as breaches
         from members as m where m.member_id = ?
         """,
-        [case["member_id"]],
+        params=[case["member_id"]],
     ).pl().to_dicts()
-    lines = db.con.execute(
+    lines = db.con.sql(
         """
         select cl.claim_id, cl.care_date, cl.received_date, cl.source, cl.care_category,
             cl.act_code, cl.provider_id, cl.claimed_amount, cl.payee, cl.payee_iban_country,
@@ -97,19 +97,19 @@ def show_case(db: Database, case_id: str) -> dict:
         where cc.case_id = ?
         order by cl.care_date, cl.claim_id
         """,
-        [case_id],
+        params=[case_id],
     ).pl().to_dicts()
-    events = db.con.execute(
+    events = db.con.sql(
         """
         select event_time, event_type, channel, ip_country, new_iban_country, new_iban_bank_code,
             new_email_domain, new_postcode
         from account_events where member_id = ? order by event_time
         """,
-        [case["member_id"]],
+        params=[case["member_id"]],
     ).pl().to_dicts()
-    history = db.con.execute(
+    history = db.con.sql(
         "select logged_at, actor, action, details from audit_log where case_id = ? order by audit_id",
-        [case_id],
+        params=[case_id],
     ).pl().to_dicts()
     return {"case": case, "member": member[0] if member else None, "claims": lines,
             "account_events": events, "audit": history}

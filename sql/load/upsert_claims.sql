@@ -1,10 +1,20 @@
 -- Load the valid claim lines of known members (a repeated claim_id updates the line; the
 -- last line wins within a file) and hold back those of unknown members.
+create or replace temp table repeated_claim_ids as
+select claim_id from stg_checked where len(errors) = 0 group by claim_id having count(*) > 1;
+
+-- lines whose claim_id appears once pass as they are; only repeated ones need ordering
 create or replace temp table new_claims as
 select * exclude (errors, raw_json, all_errors)
 from stg_checked
-where len(errors) = 0
-qualify row_number() over (partition by claim_id order by _line desc) = 1;
+where len(errors) = 0 and claim_id not in (select claim_id from repeated_claim_ids)
+union all
+(
+    select * exclude (errors, raw_json, all_errors)
+    from stg_checked
+    where len(errors) = 0 and claim_id in (select claim_id from repeated_claim_ids)
+    qualify row_number() over (partition by claim_id order by _line desc) = 1
+);
 
 insert into pending_claims by name
 select n.* exclude (_line, member_unknown), n._line as source_line, $file_name as source_file,
