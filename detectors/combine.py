@@ -13,7 +13,9 @@ import numpy as np
 import polars as pl
 
 from claimwatch.detectors import rules
-from claimwatch.detectors.ensemble import AnomalyEnsemble, feature_matrix
+from claimwatch.detectors.ensemble import DEFAULT_DETECTORS, AnomalyEnsemble, feature_matrix
+
+ENSEMBLE_DETECTORS = DEFAULT_DETECTORS
 
 # How the final 0..100 score mixes explicit rules and the unsupervised ensemble.
 RULE_SHARE = 0.8

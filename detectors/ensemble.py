@@ -12,8 +12,12 @@ import polars as pl
 from pyod.models.ecod import ECOD
 from pyod.models.hbos import HBOS
 from pyod.models.iforest import IForest
+from pyod.models.pca import PCA
 
-DETECTORS = ("iforest", "hbos", "ecod")
+DETECTORS = ("iforest", "hbos", "ecod", "pca")
+# default: isolation (trees), tail probabilities (ECOD) and reconstruction error (PCA) see
+# different kinds of outliers; HBOS is available but its numba warm-up costs ~5 s a run
+DEFAULT_DETECTORS = ("iforest", "ecod", "pca")
 
 
 def _make(name: str, random_state: int):
@@ -23,6 +27,8 @@ def _make(name: str, random_state: int):
         return HBOS(n_bins="auto")
     if name == "ecod":
         return ECOD()
+    if name == "pca":
+        return PCA(random_state=random_state)
     raise ValueError(f"unknown detector {name!r}; choose from {DETECTORS}")
 
 
@@ -32,7 +38,7 @@ class AnomalyEnsemble:
     Parameters
     ----------
     detectors : tuple of str
-        Names among ``iforest``, ``hbos``, ``ecod``.
+        Names among ``iforest``, ``hbos``, ``ecod``, ``pca``.
     sample_size : int
         At most this many rows are used to fit (a uniform sample): fitting cost and, for
         ECOD, scoring cost grow with the training size.
@@ -54,7 +60,7 @@ class AnomalyEnsemble:
 
     def __init__(
         self,
-        detectors: tuple[str, ...] = DETECTORS,
+        detectors: tuple[str, ...] = DEFAULT_DETECTORS,
         sample_size: int = 200_000,
         ecod_sample_size: int = 20_000,
         random_state: int = 42,

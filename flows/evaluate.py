@@ -83,7 +83,7 @@ def evaluate(db: Database, labels_path: Path | None, ks: list[int]) -> dict:
     }
     for k in ks:
         top_members = queue.head(k)["member_id"]
-        found = fraud.filter(pl.col("member_id").is_in(top_members))
+        found = fraud.filter(pl.col("member_id").is_in(top_members.implode()))
         incidents = fraud["incident"].n_unique()
         result["at_k"][k] = {
             "precision": precision_at_k(case_hits, k),
@@ -99,7 +99,7 @@ def evaluate(db: Database, labels_path: Path | None, ks: list[int]) -> dict:
             "incidents": incidents,
             "members": group["member_id"].n_unique(),
             **{
-                f"recall@{k}": group.filter(pl.col("member_id").is_in(queue.head(k)["member_id"]))[
+                f"recall@{k}": group.filter(pl.col("member_id").is_in(queue.head(k)["member_id"].implode()))[
                     "incident"
                 ].n_unique() / incidents
                 for k in ks

@@ -115,7 +115,7 @@ def write_scores(db: Database, run_id: str, result: pl.DataFrame, claim_flags: p
     flagged = int(result.filter(c("is_candidate")).height)
     db.con.execute(
         "insert into score_runs values (?, ?, ?, ?, ?, ?, ?)",
-        [run_id, datetime.now(UTC), as_of, result.height, flagged, "rules+iforest+hbos+ecod",
+        [run_id, datetime.now(UTC), as_of, result.height, flagged, "rules+" + "+".join(combine.ENSEMBLE_DETECTORS),
          sample_size],
     )
     return flagged
