@@ -24,6 +24,9 @@ RULE_SHARE = 0.8
 CASE_RULE_SCORE = 0.3
 CASE_ENSEMBLE_SCORE = 0.995
 ANOMALY_REASON_SCORE = 0.99
+# victims of one scheme ranked in full before the rest of the scheme steps back
+LINKED_CASES_KEPT = 5
+LINKED_CASES_MAX_PENALTY = 8.0
 
 FEATURE_LABELS = {
     "claim_lines": "many claim lines", "claimed_total": "high total claimed",
@@ -130,6 +133,42 @@ def score_partition(part: Partition, providers: pl.DataFrame, model: AnomalyEnse
         .sort("member_id")
     )
     return result, claim_flags
+
+
+def diversify(members: pl.DataFrame, claim_flags: pl.DataFrame, keep: int = LINKED_CASES_KEPT,
+              max_penalty: float = LINKED_CASES_MAX_PENALTY) -> pl.DataFrame:
+    """Rank the victims of one scheme (a fake provider, a mule account) beyond the first
+    ``keep`` slightly lower, so that one scheme with forty victims does not push every other
+    scheme out of the top of the queue. Global: run it on all members, after merging.
+
+    The penalty is 2 points per doubling beyond ``keep`` (at most ``max_penalty``); the
+    member keeps every reason, and ``linked_rank`` says where it stands in its scheme."""
+    c = pl.col
+    strongest = (
+        claim_flags.filter(c("incident").is_not_null())
+        .sort("weight", descending=True)
+        .group_by("member_id")
+        .agg(incident=c("incident").first(), incident_code=c("reason_code").first())
+    )
+    ranked = (
+        members.join(strongest, on="member_id", how="left")
+        # only when the scheme is the member's main reason
+        .with_columns(
+            incident=pl.when(c("reason_codes").list.first() == c("incident_code")).then(c("incident"))
+        )
+        .with_columns(
+            linked_rank=pl.when(c("incident").is_not_null()).then(
+                c("score").rank("ordinal", descending=True).over("incident")
+            )
+        )
+        .with_columns(
+            score=(c("score") - pl.when(c("linked_rank") > keep).then(
+                (2 * (c("linked_rank").cast(pl.Float64) / keep).log(2)).clip(0, max_penalty)
+            ).otherwise(0.0)).round(4)
+        )
+        .drop("incident_code")
+    )
+    return ranked
 
 
 def partition_of(member_ids: pl.Expr, partitions: int) -> pl.Expr:

@@ -207,6 +207,7 @@ def flag_claims(
     )
     mule = signals.filter(unrelated).select(
         *base,
+        incident=pl.lit("account:") + c("payee_iban_hash"),
         reason_code=pl.lit("MULE_ACCOUNT"),
         weight=pl.when(ring & (c("payee_iban_subscribers_linked") >= 3)).then(0.85)
         .when(ring).then(0.7).otherwise(0.35) * line_factor,
@@ -224,14 +225,15 @@ def flag_claims(
         signals.join(providers.select("provider_id", "provider_score", "provider_reason"),
                      on="provider_id", how="inner")
         .filter(c("provider_score") > 0)
-        .select(*base, reason_code=pl.lit("SUSPICIOUS_PROVIDER"), weight=c("provider_score"),
+        .select(*base, incident=pl.lit("provider:") + c("provider_id"),
+                reason_code=pl.lit("SUSPICIOUS_PROVIDER"), weight=c("provider_score"),
                 reason=c("provider_reason"))
     )
     duplicate = signals.filter(c("is_duplicate_payment")).select(
         *base,
         reason_code=pl.lit("DUPLICATE_CLAIM"),
         # an exact second payment is near-certain; more so for crowns, glasses, hearing aids
-        weight=(pl.when(c("member_sent")).then(0.75).otherwise(0.45)
+        weight=(pl.when(c("member_sent")).then(0.8).otherwise(0.5)
                 + 0.15 * c("claimed_amount").cast(pl.Float64).clip(1, 500).log(500)),
         reason=pl.lit("same care (act ") + c("act_code") + pl.lit(" on ") + c("care_date").cast(pl.String)
         + pl.lit(", ") + _eur(c("billed_amount")) + pl.lit(") already paid via ") + c("duplicate_of_source")
@@ -255,8 +257,10 @@ def flag_claims(
         + pl.lit(" days, then a ") + c("care_category") + pl.lit(" invoice (") + _eur(c("claimed_amount"))
         + pl.lit(") sent via ") + c("source"),
     )
-    flags = pl.concat([takeover, mule, provider, duplicate, new_category, dormant], how="vertical_relaxed")
-    return flags.with_columns(c("weight").cast(pl.Float64), c("claimed_amount").cast(pl.Float64))
+    flags = pl.concat([takeover, mule, provider, duplicate, new_category, dormant], how="diagonal_relaxed")
+    return flags.with_columns(
+        c("weight").cast(pl.Float64), c("claimed_amount").cast(pl.Float64), c("incident").cast(pl.String)
+    )
 
 
 def member_only_reasons(changes: pl.DataFrame, profile: pl.DataFrame) -> pl.DataFrame:

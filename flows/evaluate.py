@@ -70,8 +70,8 @@ def evaluate(db: Database, labels_path: Path | None, ks: list[int]) -> dict:
     db.con.unregister("eval_labels")
     fraud_members = fraud.select("member_id").unique()
     positives = fraud_members.height
-    case_hits = queue["member_id"].is_in(fraud_members["member_id"]).to_numpy()
-    member_hits = scored["member_id"].is_in(fraud_members["member_id"]).to_numpy()
+    case_hits = queue["member_id"].is_in(fraud_members["member_id"].implode()).to_numpy()
+    member_hits = scored["member_id"].is_in(fraud_members["member_id"].implode()).to_numpy()
     total_euros = float(fraud["fraud_amount"].sum() or 0.0)
     result: dict = {
         "fraud_members": positives,

@@ -88,8 +88,10 @@ def detect(db: Database, settings: Settings, run_id: str) -> tuple[pl.DataFrame,
     if settings.dask_address:
         from claimwatch.scaleout import score_on_dask
 
-        return score_on_dask(whole, providers, model, settings)
-    return combine.score_partition(whole, providers, model, settings.score_chunk_size)
+        members, flags = score_on_dask(whole, providers, model, settings)
+    else:
+        members, flags = combine.score_partition(whole, providers, model, settings.score_chunk_size)
+    return combine.diversify(members, flags), flags
 
 
 def write_scores(db: Database, run_id: str, result: pl.DataFrame, claim_flags: pl.DataFrame,
