@@ -39,7 +39,10 @@ def _settings(db: Path | None = None, inbox: Path | None = None) -> Settings:
 
 
 def _fail(message: str) -> None:
-    err.print(f"[red]error:[/red] {message}", highlight=False, soft_wrap=True)
+    from claimwatch.privacy import redact
+
+    first = redact(str(message).strip().splitlines()[0] if str(message).strip() else "failed")
+    err.print(f"[red]error:[/red] {first}", highlight=False, soft_wrap=True, markup=True)
     raise typer.Exit(1)
 
 
@@ -65,6 +68,11 @@ def _print_summary(summary: dict) -> None:
         table.add_row(f["file_name"], f["kind"], f["status"], str(f["rows_read"]), str(f["rows_loaded"]),
                       str(f["rows_quarantined"]), f"{sum(f['seconds'].values()):.2f}", note or "")
     console.print(table)
+    for q in ingest.get("quarantine_sample", []):
+        console.print(f"  quarantined: {q['file_name']} line {q['line']}, column {q['columns']}: {q['reasons']}",
+                      highlight=False)
+    if ingest.get("totals", {}).get("rows_quarantined", 0) > len(ingest.get("quarantine_sample", [])):
+        console.print("  … every rejected line: claimwatch sql \"select * from v_quarantine\"", highlight=False)
     totals = ingest.get("totals", {})
     score = summary.get("score", {})
     queue = summary.get("queue", {})
@@ -108,6 +116,8 @@ def run(db: DbOption = None, inbox: InboxOption = None,
         summary = _run(settings)
     except _known_errors() as exc:
         _fail(str(exc))
+    except Exception as exc:  # the flow failed: the database is as it was before the run
+        _fail(f"run failed, database unchanged: {type(exc).__name__}: {exc}")
     if json_out:
         console.print_json(json.dumps(summary, default=str))
     else:
@@ -203,6 +213,8 @@ def demo(db: DbOption = None, inbox: InboxOption = None) -> None:
         summary = _run(settings)
     except _known_errors() as exc:
         _fail(str(exc))
+    except Exception as exc:
+        _fail(f"run failed, database unchanged: {type(exc).__name__}: {exc}")
     _print_summary(summary)
     from claimwatch.db import connect
     from claimwatch.evaluate import evaluate as run_evaluation

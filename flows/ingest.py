@@ -70,6 +70,7 @@ class IngestSummary:
     files: list[FileResult] = field(default_factory=list)
     released_lines: int = 0  # held-back lines loaded because their member arrived
     exposed_members: int = 0
+    quarantine_sample: list[dict] = field(default_factory=list)  # first rejected lines
     seconds: dict[str, float] = field(default_factory=dict)
 
     @property
@@ -88,6 +89,7 @@ class IngestSummary:
             "files": [f.as_dict() for f in self.files],
             "released_lines": self.released_lines,
             "exposed_members": self.exposed_members,
+            "quarantine_sample": self.quarantine_sample,
             "seconds": self.seconds,
             "totals": self.totals,
         }
@@ -385,6 +387,14 @@ def ingest_batch(
     summary.released_lines = (release_pending_task if tasks else release_pending)(db)
     summary.exposed_members = (link_breaches_task if tasks else link_breaches)(db)
     summary.seconds["link"] = time.perf_counter() - t1
+    summary.quarantine_sample = [
+        {"file_name": r[0], "line": r[1], "columns": r[2], "reasons": r[3]}
+        for r in db.con.execute(
+            "select file_name, line, columns, reasons from quarantine where run_id = ? "
+            "order by file_name, line limit 10",
+            [run_id],
+        ).fetchall()
+    ]
     return summary
 
 

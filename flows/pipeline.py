@@ -18,6 +18,7 @@ from prefect.cache_policies import NO_CACHE
 from claimwatch import publish
 from claimwatch.db import Database, connect
 from claimwatch.ingest import Progress, ingest_batch
+from claimwatch.privacy import redact
 from claimwatch.runs import new_run_id, record_run
 from claimwatch.score import (
     ScoreSummary,
@@ -102,7 +103,7 @@ def run_pipeline(settings: Settings, inbox: Path, progress: Progress | None = No
                 summary["seconds"]["score"] = time.perf_counter() - t2
                 summary["checks"] = data_checks_task(db)
         except BaseException as exc:
-            summary["error"] = f"{type(exc).__name__}: {exc}"
+            summary["error"] = redact(f"{type(exc).__name__}: {exc}")
             record_run(db, run_id, "claimwatch-run", "failed", str(inbox), summary, started)
             raise
         summary["queue"] = publish.queue_overview(db, run_id)

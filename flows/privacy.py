@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import secrets
 import sys
 from dataclasses import dataclass
@@ -82,3 +83,18 @@ def load_key(settings: Settings, *, create: bool = True) -> PseudonymKey:
         file=sys.stderr,
     )
     return PseudonymKey(secret)
+
+
+_IDENTIFIER_PATTERNS = (
+    re.compile(r"[^\s@'\"]+@[^\s@'\"]+"),  # e-mail
+    re.compile(r"\b[A-Z]{2}\d{2}(?:\s?[A-Z0-9]{4}){2,7}(?:\s?[A-Z0-9]{1,4})?\b"),  # IBAN
+    re.compile(r"\b[12]\s?\d{2}\s?\d{2}\s?(?:2A|2B|\d{2})\s?\d{3}\s?\d{3}(?:\s?\d{2})?\b"),  # NIR
+    re.compile(r"(?:\+|00)\d[\d\s.()-]{7,}\d|\b0[1-9](?:[\s.-]?\d{2}){4}\b"),  # phone
+)
+
+
+def redact(text: str) -> str:
+    """Mask anything that looks like an e-mail, IBAN, NIR or phone (for messages and logs)."""
+    for pattern in _IDENTIFIER_PATTERNS:
+        text = pattern.sub("[redacted]", text)
+    return text
