@@ -28,8 +28,11 @@ FEATURES = (
     "member_features",
 )
 
-# Scores at least this high are kept per run in member_scores.
-SCORE_FLOOR = 10.0
+# Scores at least this high are kept per run in member_scores (the ensemble alone gives at
+# most 20: below that a member has no rule reason and is not unusual).
+SCORE_FLOOR = 20.0
+# Per-run scores of this many latest runs are kept (cases keep their own history).
+SCORE_RUNS_KEPT = 30
 
 @dataclass
 class ScoreSummary:
@@ -115,6 +118,13 @@ def write_scores(db: Database, run_id: str, result: pl.DataFrame, claim_flags: p
     db.con.execute("insert into claim_scores by name select * from claim_flags")
     db.con.unregister("claim_flags")
     flagged = int(result.filter(c("is_candidate")).height)
+    for table in ("member_scores", "claim_scores"):
+        db.con.execute(
+            f"delete from {table} where run_id not in "
+            f"(select run_id from score_runs order by run_id desc limit {SCORE_RUNS_KEPT - 1})"
+            f" and run_id <> ?",
+            [run_id],
+        )
     db.con.execute(
         "insert into score_runs values (?, ?, ?, ?, ?, ?, ?)",
         [run_id, datetime.now(UTC), as_of, result.height, flagged, "rules+" + "+".join(combine.ENSEMBLE_DETECTORS),
