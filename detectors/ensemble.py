@@ -10,14 +10,20 @@ from __future__ import annotations
 import numpy as np
 import polars as pl
 from pyod.models.ecod import ECOD
+from pyod.models.gmm import GMM
 from pyod.models.hbos import HBOS
 from pyod.models.iforest import IForest
 from pyod.models.pca import PCA
 
-DETECTORS = ("iforest", "hbos", "ecod", "pca")
-# default: isolation (trees), tail probabilities (ECOD) and reconstruction error (PCA) see
-# different kinds of outliers; HBOS is available but its numba warm-up costs ~5 s a run
-DEFAULT_DETECTORS = ("iforest", "ecod", "pca")
+DETECTORS = ("iforest", "pca", "gmm", "hbos", "ecod")
+# default: isolation (trees), reconstruction error (PCA) and density (Gaussian mixture) see
+# different kinds of outliers and score every row on its own, so a member's score does not
+# depend on which members are scored with it (partitions, chunks). ECOD refits on train + new
+# rows when scoring (transductive) and HBOS costs ~5 s of numba warm-up per process: both are
+# available, not default.
+DEFAULT_DETECTORS = ("iforest", "pca", "gmm")
+# detectors fitted on a smaller sample (cost grows with the training size)
+SMALL_SAMPLE_DETECTORS = ("ecod", "gmm")
 
 
 def _make(name: str, random_state: int):
@@ -29,6 +35,8 @@ def _make(name: str, random_state: int):
         return ECOD()
     if name == "pca":
         return PCA(random_state=random_state)
+    if name == "gmm":
+        return GMM(n_components=4, covariance_type="full", random_state=random_state)
     raise ValueError(f"unknown detector {name!r}; choose from {DETECTORS}")
 
 
@@ -38,13 +46,14 @@ class AnomalyEnsemble:
     Parameters
     ----------
     detectors : tuple of str
-        Names among ``iforest``, ``hbos``, ``ecod``, ``pca``.
+        Names among ``iforest``, ``pca``, ``gmm``, ``hbos``, ``ecod``.
     sample_size : int
         At most this many rows are used to fit (a uniform sample): fitting cost and, for
         ECOD, scoring cost grow with the training size.
     ecod_sample_size : int
-        ECOD scores new data transductively (refits its ECDFs on train + new): it is fitted
-        on a smaller sample to bound scoring time.
+        Training rows of the density detectors (GMM, and ECOD, which scores new data
+        transductively: it refits its ECDFs on train + new): a smaller sample bounds their
+        fitting and scoring time.
     random_state : int
         Seed of the sampling and of the isolation forest.
 
@@ -92,7 +101,7 @@ class AnomalyEnsemble:
         self.train_scores_ = {}
         for name in self.detectors:
             fit_on = sample
-            if name == "ecod" and len(sample) > self.ecod_sample_size:
+            if name in SMALL_SAMPLE_DETECTORS and len(sample) > self.ecod_sample_size:
                 fit_on = sample[rng.choice(len(sample), self.ecod_sample_size, replace=False)]
             model = _make(name, self.random_state).fit(fit_on)
             self.detectors_[name] = model

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cache
@@ -71,9 +72,12 @@ class Database:
             raise PseudonymKeyError("this connection was opened without the pseudonymisation key")
         return self.key.pads()
 
-    def run(self, relative: str, params: dict[str, Any] | None = None) -> duckdb.DuckDBPyConnection:
-        """Execute one packaged SQL file with named parameters."""
-        return self.con.execute(sql_text(relative), params or {})
+    def run_script(self, relative: str, params: dict[str, Any] | None = None) -> None:
+        """Execute each statement of a packaged SQL file with the named parameters it uses."""
+        params = params or {}
+        for statement in split_statements(sql_text(relative)):
+            names = set(re.findall(r"\$(\w+)", statement))
+            self.con.execute(statement, {k: v for k, v in params.items() if k in names})
 
     def close(self) -> None:
         self.con.close()

@@ -1,13 +1,17 @@
 """Prefect deployments: the nightly run and the weekly retention purge, with cron schedules.
 
-Schedules need a real Prefect server (``prefect server start`` + ``PREFECT_API_URL``); the
-temporary server cannot schedule. ``prefect.yaml`` at the repository root describes the same
-deployments for insurers who run them through a work pool.
+Schedules need a real Prefect server (``prefect server start --host 127.0.0.1`` +
+``PREFECT_API_URL``); the temporary server cannot schedule. ``claimwatch serve`` registers
+both deployments and runs their flow runs in subprocesses of this process until interrupted.
+``prefect.yaml`` at the repository root describes the same deployments for insurers who run
+them through a ``process`` work pool and ``prefect worker start`` instead.
 """
 
 from __future__ import annotations
 
-from prefect import serve
+from uuid import UUID
+
+from prefect.deployments.runner import EntrypointType, RunnerDeployment
 from prefect.schedules import Cron
 
 from claimwatch.pipeline import claimwatch_run
@@ -16,9 +20,16 @@ from claimwatch.settings import Settings
 
 NIGHTLY = "claimwatch-nightly"
 PURGE = "claimwatch-weekly-purge"
+TAGS = ["claimwatch"]
+# File entrypoints of the same flows, relative to the repository root (used by prefect.yaml;
+# served deployments load the installed modules instead, wherever the operator starts them).
+ENTRYPOINTS = {
+    NIGHTLY: "flows/pipeline.py:claimwatch_run",
+    PURGE: "flows/retention.py:purge_flow",
+}
 
 
-def build_deployments(settings: Settings) -> list:
+def build_deployments(settings: Settings) -> list[RunnerDeployment]:
     """Return the runner deployments with their schedules and parameters from settings."""
     db = str(settings.db.resolve())
     inbox = str(settings.inbox.resolve())
@@ -27,20 +38,39 @@ def build_deployments(settings: Settings) -> list:
         schedules=[Cron(settings.nightly_cron, timezone=settings.timezone)],
         parameters={"inbox": inbox, "db": db},
         description="Ingest the inbox, score, refresh the review queue, publish.",
-        tags=["claimwatch"],
+        tags=TAGS,
         concurrency_limit=1,  # one writer at a time on the DuckDB file
+        entrypoint_type=EntrypointType.MODULE_PATH,
     )
     weekly = purge_flow.to_deployment(
         name=PURGE,
         schedules=[Cron(settings.purge_cron, timezone=settings.timezone)],
         parameters={"db": db},
         description="Retention purge of the review queue (CNIL practice).",
-        tags=["claimwatch"],
+        tags=TAGS,
         concurrency_limit=1,
+        entrypoint_type=EntrypointType.MODULE_PATH,
     )
     return [nightly, weekly]
 
 
+def register_deployments(settings: Settings) -> list[UUID]:
+    """Create or update both deployments on the Prefect server; return their ids."""
+    return [deployment.apply() for deployment in build_deployments(settings)]
+
+
+def make_runner(settings: Settings, *, limit: int | None = None, pause_on_shutdown: bool = True):
+    """A Prefect runner with both deployments added (registered on the server)."""
+    from prefect.runner import Runner
+
+    runner = Runner(name="claimwatch", limit=limit, pause_on_shutdown=pause_on_shutdown)
+    for deployment in build_deployments(settings):
+        runner.add_deployment(deployment)
+    return runner
+
+
 def serve_deployments(settings: Settings) -> None:
     """Register the deployments and run them on schedule until interrupted."""
+    from prefect import serve
+
     serve(*build_deployments(settings))

@@ -20,7 +20,7 @@ from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 
 from claimwatch.contract import CONTRACTS, FORMATS, KINDS, FileContract, kind_of
-from claimwatch.db import Database, connect, split_statements, sql_text
+from claimwatch.db import Database, connect, sql_text
 from claimwatch.settings import Settings
 
 log = logging.getLogger("claimwatch.ingest")
@@ -243,13 +243,6 @@ def _fix_lines_after_rejects(con: duckdb.DuckDBPyConnection) -> None:
 # --------------------------------------------------------------------------- staging + load
 
 
-def _run_file(db: Database, relative: str, params: dict) -> None:
-    """Execute each statement of a packaged SQL file with the parameters it names."""
-    for statement in split_statements(sql_text(relative)):
-        names = set(re.findall(r"\$(\w+)", statement))
-        db.con.execute(statement, {k: v for k, v in params.items() if k in names})
-
-
 def stage(db: Database, contract: FileContract) -> None:
     """Validate, normalise and pseudonymise ``raw_input`` into temp table ``stg_checked``."""
     con = db.con
@@ -326,8 +319,8 @@ def load_one_file(
     if progress:
         progress(f.name, "load")
     _quarantine_structural(db, f, sha, run_id)
-    _run_file(db, "load/quarantine_rows.sql", params)
-    _run_file(db, f"load/upsert_{f.kind}.sql", params)
+    db.run_script("load/quarantine_rows.sql", params)
+    db.run_script(f"load/upsert_{f.kind}.sql", params)
     quarantined = db.con.execute(
         "select count(*) from quarantine where file_sha256 = ?", [sha]
     ).fetchall()[0][0]
@@ -354,7 +347,7 @@ def release_pending(db: Database) -> int:
     before = db.con.execute(
         "select (select count(*) from pending_claims) + (select count(*) from pending_account_events)"
     ).fetchall()[0][0]
-    _run_file(db, "load/retry_pending.sql", {"loaded_at": datetime.now(UTC)})
+    db.run_script("load/retry_pending.sql", {"loaded_at": datetime.now(UTC)})
     after = db.con.execute(
         "select (select count(*) from pending_claims) + (select count(*) from pending_account_events)"
     ).fetchall()[0][0]
@@ -363,8 +356,8 @@ def release_pending(db: Database) -> int:
 
 def link_breaches(db: Database) -> int:
     """Record identifier history from events and rebuild breach exposure; return members exposed."""
-    _run_file(db, "load/record_event_identifiers.sql", {})
-    _run_file(db, "load/rebuild_breach_exposure.sql", {})
+    db.run_script("load/record_event_identifiers.sql", {})
+    db.run_script("load/rebuild_breach_exposure.sql", {})
     return db.con.execute("select count(distinct member_id) from breach_exposure").fetchall()[0][0]
 
 

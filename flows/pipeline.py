@@ -107,13 +107,21 @@ def run_pipeline(settings: Settings, inbox: Path, progress: Progress | None = No
             record_run(db, run_id, "claimwatch-run", "failed", str(inbox), summary, started)
             raise
         summary["queue"] = publish.queue_overview(db, run_id)
+        record_run(db, run_id, "claimwatch-run", "committed", str(inbox), summary, started)
+        # the copy is taken from a checkpointed file while this idle connection holds the lock
+        db.con.execute("checkpoint")
+        t3 = time.perf_counter()
+        try:
+            summary["published"] = publish.publish_task(settings, run_id, summary)
+        except BaseException as exc:
+            summary["error"] = redact(f"publish failed: {type(exc).__name__}: {exc}")
+            record_run(db, run_id, "claimwatch-run", "publish_failed", str(inbox), summary, started)
+            raise
+        summary["seconds"]["publish"] = time.perf_counter() - t3
+        summary["seconds"]["total"] = time.perf_counter() - t0
         record_run(db, run_id, "claimwatch-run", "completed", str(inbox), summary, started)
     finally:
         db.close()
-    t3 = time.perf_counter()
-    summary["published"] = publish.publish_task(settings, run_id, summary)
-    summary["seconds"]["publish"] = time.perf_counter() - t3
-    summary["seconds"]["total"] = time.perf_counter() - t0
     return summary
 
 

@@ -58,6 +58,15 @@ def purge(db: Database, actor: str = "retention", now: datetime | None = None) -
             "delete from member_scores where member_id in (select member_id from purge_members)"
         ).fetchall()[0][0]
         con.execute("delete from claim_scores where member_id in (select member_id from purge_members)")
+        # a legitimate alert must not come back at the next run: keep its line ids only
+        con.execute(
+            """
+            insert into suppressed_claims
+            select distinct cc.claim_id, ?::timestamptz from case_claims as cc
+            where cc.case_id in (select case_id from purge_cases where rule = 'closed_legitimate')
+            """,
+            [now],
+        )
         con.execute("delete from case_claims where case_id in (select case_id from purge_cases)")
         # the chain of a re-opened member must not point to a purged case
         con.execute(
@@ -65,6 +74,7 @@ def purge(db: Database, actor: str = "retention", now: datetime | None = None) -
             "where previous_case_id in (select case_id from purge_cases)"
         )
         con.execute("delete from cases where case_id in (select case_id from purge_cases)")
+        db.run_script("queue/rank_open_cases.sql")
         result = {
             "closed_legitimate": counts.get("closed_legitimate", 0),
             "unqualified_6_months": counts.get("unqualified_6_months", 0),
@@ -83,6 +93,13 @@ def purge_flow(db: str | None = None) -> dict[str, int]:
         settings.db = Path(db)
     database = connect(settings)
     try:
-        return purge(database)
+        counts = purge(database)
+        database.con.execute("checkpoint")
+        if settings.resolved_analytics_db.exists():
+            # analysts must not keep reading what retention removed
+            from claimwatch.publish import publish_analytics_copy
+
+            publish_analytics_copy(settings)
+        return counts
     finally:
         database.close()

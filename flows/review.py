@@ -150,6 +150,7 @@ def decide(db: Database, case_id: str, decision: str, by: str, note: str | None 
         """,
         [new_status, decision, by, now, note, now, new_status, case_id],
     )
+    db.run_script("queue/rank_open_cases.sql")
     audit(db, by, "decide", case_id,
           {"decision": decision, "previous_status": status, "status": new_status, "note": note})
     return new_status

@@ -24,6 +24,7 @@ to store them as flow-run parameters in its database; task results are not persi
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass
 
 import polars as pl
@@ -67,7 +68,10 @@ class _Inputs:
 def score_partition_task(index: int, part: Partition, providers: pl.DataFrame, model: object,
                          chunk_size: int) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Rules and ensemble on one member-hash partition (runs on a Dask worker)."""
-    return combine.score_partition(part, providers, model, chunk_size)
+    # Tasks of a worker's threads may share one unpickled model (in-process clusters do not
+    # copy it at all), and some PyOD detectors write to themselves while scoring (ECOD): each
+    # task scores with its own copy.
+    return combine.score_partition(part, providers, copy.deepcopy(model), chunk_size)
 
 
 @flow(name=FLOW_NAME, validate_parameters=False, persist_result=False)

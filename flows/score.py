@@ -135,8 +135,6 @@ def write_scores(db: Database, run_id: str, result: pl.DataFrame, claim_flags: p
 
 def refresh_queue(db: Database, run_id: str, result: pl.DataFrame) -> tuple[int, int]:
     """Attach this run's candidates to the queue; return (open cases, cases opened)."""
-    from claimwatch.ingest import _run_file
-
     c = pl.col
     candidates = result.filter(c("is_candidate")).select(
         "member_id", "score", "rule_score", "ensemble_score", "claim_ids",
@@ -147,7 +145,8 @@ def refresh_queue(db: Database, run_id: str, result: pl.DataFrame) -> tuple[int,
     db.con.register("run_candidates_frame", candidates.to_arrow())
     db.con.execute("create or replace temp table run_candidates as select * from run_candidates_frame")
     db.con.unregister("run_candidates_frame")
-    _run_file(db, "queue/refresh_cases.sql", {"run_id": run_id, "now": datetime.now(UTC)})
+    db.run_script("queue/refresh_cases.sql", {"run_id": run_id, "now": datetime.now(UTC)})
+    db.run_script("queue/rank_open_cases.sql", {})
     after = db.con.execute("select count(*) from cases").fetchall()[0][0]
     open_cases = db.con.execute(
         "select count(*) from cases where status in ('new', 'in_review', 'needs_info')"

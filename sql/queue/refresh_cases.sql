@@ -24,9 +24,15 @@ left join (
     group by member_id
 ) as last_closed on last_closed.member_id = r.member_id
 left join (
-    select c.member_id, list(cc.claim_id) as claim_ids
-    from case_claims as cc join cases as c on c.case_id = cc.case_id
-    group by c.member_id
+    -- lines already in a case of the member, or in a legitimate alert purged since
+    select member_id, list(claim_id) as claim_ids from (
+        select c.member_id, cc.claim_id
+        from case_claims as cc join cases as c on c.case_id = cc.case_id
+        union all
+        select cl.member_id, sc.claim_id
+        from suppressed_claims as sc join claims as cl on cl.claim_id = sc.claim_id
+    )
+    group by member_id
 ) as known on known.member_id = r.member_id;
 
 -- 2. update the open cases (scores and reasons only)
@@ -48,7 +54,11 @@ select
     s.member_id
 from candidate_state as s
 where s.open_case_id is null
-    and (s.last_closed_case_id is null or len(s.new_claim_ids) > 0);
+    and (
+        len(s.new_claim_ids) > 0
+        -- a reason without claim lines (takeover before any payment) opens a first case
+        or (len(s.claim_ids) = 0 and s.last_closed_case_id is null)
+    );
 
 insert into cases (case_id, member_id, status, score, rule_score, ensemble_score, reason_codes,
                    reasons, previous_case_id, opened_run_id, last_run_id, opened_at, updated_at)
@@ -63,7 +73,7 @@ select c.case_id, u.claim_id, $run_id, $now::timestamptz
 from (select member_id, unnest(new_claim_ids) as claim_id from candidate_state) as u
 join cases as c on c.member_id = u.member_id and c.status in ('new', 'in_review', 'needs_info');
 
--- 5. lines and amount at risk of every open case touched by this run
+-- 5. lines and amount at risk of every open case touched by this run (ranks: rank_open_cases.sql)
 update cases set
     claim_ids = agg.claim_ids,
     amount_at_risk = agg.amount_at_risk
@@ -76,16 +86,4 @@ from (
     left join claims as cl on cl.claim_id = cc.claim_id
     group by cc.case_id
 ) as agg
-where cases.case_id = agg.case_id and cases.last_run_id = $run_id;
-
--- 6. rank the open cases, most suspicious first (ties: more money at risk first)
-update cases set rank = ranked.rank
-from (
-    select case_id,
-        row_number() over (order by score desc, amount_at_risk desc, case_id) as rank
-    from cases
-    where status in ('new', 'in_review', 'needs_info')
-) as ranked
-where cases.case_id = ranked.case_id;
-
-update cases set rank = null where status in ('closed_fraud', 'closed_legitimate') and rank is not null
+where cases.case_id = agg.case_id and cases.last_run_id = $run_id

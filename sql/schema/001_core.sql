@@ -16,7 +16,7 @@ create table if not exists runs (
     flow         varchar not null,
     started_at   timestamptz not null,
     finished_at  timestamptz,
-    status       varchar not null,          -- running | completed | failed
+    status       varchar not null,          -- running | committed | completed | failed | publish_failed
     inbox        varchar,
     summary_json varchar
 );
