@@ -10,7 +10,7 @@ from sklearn.metrics import roc_auc_score
 
 from claimwatch.db import connect
 from claimwatch.detectors import combine
-from claimwatch.detectors.ensemble import DETECTORS, AnomalyEnsemble, feature_matrix
+from claimwatch.detectors.ensemble import DETECTORS, SMALL_SAMPLE_DETECTORS, AnomalyEnsemble, feature_matrix
 from claimwatch.ingest import ingest_batch
 from claimwatch.score import build_features, prepare
 from claimwatch.settings import Settings
