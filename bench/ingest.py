@@ -14,19 +14,9 @@ import tempfile
 import time
 from pathlib import Path
 
-import duckdb
+from _common import bare_load  # bench/ is the script's folder, on sys.path
 
 os.environ.setdefault("CLAIMWATCH_KEY", "bench-key-0123456789abcdef0123456789abcdef")
-
-
-def bare_load(inbox: Path, db_path: Path) -> float:
-    """DuckDB's own CSV load of every file into tables, no checks at all."""
-    con = duckdb.connect(str(db_path))
-    t0 = time.perf_counter()
-    for path in sorted(inbox.glob("*.csv")):
-        con.execute(f"create table {path.stem} as select * from read_csv('{path}')")
-    con.close()
-    return time.perf_counter() - t0
 
 
 def main() -> None:

@@ -9,6 +9,8 @@ them through a ``process`` work pool and ``prefect worker start`` instead.
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Callable
 from uuid import UUID
 
 from prefect.deployments.runner import EntrypointType, RunnerDeployment
@@ -69,8 +71,27 @@ def make_runner(settings: Settings, *, limit: int | None = None, pause_on_shutdo
     return runner
 
 
-def serve_deployments(settings: Settings) -> None:
-    """Register the deployments and run them on schedule until interrupted."""
-    from prefect import serve
+def describe(settings: Settings) -> list[str]:
+    """One line per served deployment: full name, schedule and timezone."""
+    return [
+        f"claimwatch-run/{NIGHTLY}: cron '{settings.nightly_cron}' ({settings.timezone})",
+        f"claimwatch-purge/{PURGE}: cron '{settings.purge_cron}' ({settings.timezone})",
+    ]
 
-    serve(*build_deployments(settings))
+
+def serve_deployments(settings: Settings, announce: Callable[[str], object] = print) -> None:
+    """Register the deployments and run them on schedule until interrupted (Ctrl+C, SIGTERM);
+    schedules are paused on shutdown and active again at the next start."""
+    from prefect.exceptions import TerminationSignal
+    from prefect.settings import get_current_settings
+
+    runner = make_runner(settings)
+    for line in describe(settings):
+        announce(f"serving {line}")
+    ui = get_current_settings().ui_url
+    if ui:
+        announce(f"Prefect UI: {ui}")
+    try:
+        asyncio.run(runner.start())
+    except (KeyboardInterrupt, TerminationSignal):
+        announce("stopped")

@@ -21,11 +21,12 @@ from claimwatch.ingest import Progress, ingest_batch
 from claimwatch.privacy import redact
 from claimwatch.runs import new_run_id, record_run
 from claimwatch.score import (
-    ScoreSummary,
+    ScoreSteps,
     build_features,
     detect,
     refresh_queue,
     run_checks,
+    score_and_queue,
     write_scores,
 )
 from claimwatch.settings import Settings
@@ -48,14 +49,7 @@ def detect_task(db: Database, settings: Settings, run_id: str):
 @task(name="write-scores", cache_policy=NO_CACHE)
 def write_scores_task(db: Database, run_id: str, result, claim_flags, sample_size: int) -> int:
     """Store member and claim scores of this run."""
-    as_of = db.con.execute("select max(as_of_date) from f_member_profile").fetchall()[0][0]
-    return write_scores(db, run_id, result, claim_flags, as_of, sample_size)
-
-
-@task(name="data-checks", cache_policy=NO_CACHE)
-def data_checks_task(db: Database) -> dict[str, int]:
-    """Assert the data checks (sql/checks) before the run commits."""
-    return run_checks(db)
+    return write_scores(db, run_id, result, claim_flags, sample_size)
 
 
 @task(name="refresh-queue", cache_policy=NO_CACHE)
@@ -64,23 +58,13 @@ def refresh_queue_task(db: Database, run_id: str, result) -> tuple[int, int]:
     return refresh_queue(db, run_id, result)
 
 
-def score_steps(db: Database, settings: Settings, run_id: str) -> ScoreSummary:
-    """Steps of scoring as Prefect tasks."""
-    summary = ScoreSummary()
-    t0 = time.perf_counter()
-    build_features_task(db)
-    summary.seconds["features"] = time.perf_counter() - t0
-    t1 = time.perf_counter()
-    result, claim_flags = detect_task(db, settings, run_id)
-    summary.seconds["detect"] = time.perf_counter() - t1
-    t2 = time.perf_counter()
-    summary.members_scored = result.height
-    summary.claim_flags = claim_flags.height
-    summary.members_flagged = write_scores_task(db, run_id, result, claim_flags,
-                                                settings.score_sample_size)
-    summary.cases_open, summary.cases_opened = refresh_queue_task(db, run_id, result)
-    summary.seconds["queue"] = time.perf_counter() - t2
-    return summary
+@task(name="data-checks", cache_policy=NO_CACHE)
+def data_checks_task(db: Database) -> dict[str, int]:
+    """Assert the data checks (sql/checks) before the run commits."""
+    return run_checks(db)
+
+
+PREFECT_STEPS = ScoreSteps(build_features_task, detect_task, write_scores_task, refresh_queue_task)
 
 
 def run_pipeline(settings: Settings, inbox: Path, progress: Progress | None = None) -> dict:
@@ -99,7 +83,7 @@ def run_pipeline(settings: Settings, inbox: Path, progress: Progress | None = No
                 summary["ingest"] = ingest.as_dict()
                 summary["seconds"] = {"ingest": time.perf_counter() - t1}
                 t2 = time.perf_counter()
-                summary["score"] = score_steps(db, settings, run_id).as_dict()
+                summary["score"] = score_and_queue(db, settings, run_id, PREFECT_STEPS).as_dict()
                 summary["seconds"]["score"] = time.perf_counter() - t2
                 summary["checks"] = data_checks_task(db)
         except BaseException as exc:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -98,9 +99,10 @@ def detect(db: Database, settings: Settings, run_id: str) -> tuple[pl.DataFrame,
 
 
 def write_scores(db: Database, run_id: str, result: pl.DataFrame, claim_flags: pl.DataFrame,
-                 as_of: object, sample_size: int) -> int:
+                 sample_size: int) -> int:
     """Store this run's member and claim scores; return members flagged."""
     c = pl.col
+    as_of = db.con.execute("select max(as_of_date) from f_member_profile").fetchall()[0][0]
     kept = result.filter(c("score") >= SCORE_FLOOR).select(
         pl.lit(run_id).alias("run_id"),
         "member_id", "score", "rule_score", "ensemble_score", "detector_scores",
@@ -154,23 +156,34 @@ def refresh_queue(db: Database, run_id: str, result: pl.DataFrame) -> tuple[int,
     return open_cases, after - before
 
 
-def score_and_queue(db: Database, settings: Settings, run_id: str) -> ScoreSummary:
+@dataclass(frozen=True)
+class ScoreSteps:
+    """The four steps of scoring; the pipeline passes their Prefect task versions."""
+
+    build: Callable = build_features
+    detect: Callable = detect
+    write: Callable = write_scores
+    refresh: Callable = refresh_queue
+
+
+LOCAL_STEPS = ScoreSteps()
+
+
+def score_and_queue(db: Database, settings: Settings, run_id: str,
+                    steps: ScoreSteps = LOCAL_STEPS) -> ScoreSummary:
     """Build features, detect, store scores and refresh the queue (caller's transaction)."""
     summary = ScoreSummary()
     t0 = time.perf_counter()
-    build_features(db)
+    steps.build(db)
     summary.seconds["features"] = time.perf_counter() - t0
     t1 = time.perf_counter()
-    result, claim_flags = detect(db, settings, run_id)
+    result, claim_flags = steps.detect(db, settings, run_id)
     summary.seconds["detect"] = time.perf_counter() - t1
     t2 = time.perf_counter()
-    as_of = db.con.execute("select max(as_of_date) from f_member_profile").fetchall()[0][0]
     summary.members_scored = result.height
     summary.claim_flags = claim_flags.height
-    summary.members_flagged = write_scores(
-        db, run_id, result, claim_flags, as_of, settings.score_sample_size
-    )
-    summary.cases_open, summary.cases_opened = refresh_queue(db, run_id, result)
+    summary.members_flagged = steps.write(db, run_id, result, claim_flags, settings.score_sample_size)
+    summary.cases_open, summary.cases_opened = steps.refresh(db, run_id, result)
     summary.seconds["queue"] = time.perf_counter() - t2
     return summary
 
