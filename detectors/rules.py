@@ -59,6 +59,14 @@ def _join(pieces: list[pl.Expr], separator: str = "; ") -> pl.Expr:
     return pl.concat_str(pieces, separator=separator, ignore_nulls=True)
 
 
+def _ago(hours: pl.Expr) -> pl.Expr:
+    """'5 h before' under a day, '3 day(s) before' beyond."""
+    return (
+        pl.when(hours < 24).then(hours.cast(pl.String) + pl.lit(" h before"))
+        .otherwise((hours // 24).cast(pl.String) + pl.lit(" day(s) before"))
+    )
+
+
 def _eur(expr: pl.Expr) -> pl.Expr:
     return expr.cast(pl.Float64).round(0).cast(pl.Int64).cast(pl.String) + pl.lit(" €")
 
@@ -106,9 +114,8 @@ def score_iban_changes(changes: pl.DataFrame) -> pl.DataFrame:
             pl.lit(" ("),
             _join([
                 _piece(security_recent, pl.lit("password reset / new device ")
-                       + (c("hours_since_security_event") // 24).cast(pl.String) + pl.lit(" day(s) before")),
-                _piece(contact, pl.lit("e-mail/phone changed ")
-                       + (c("hours_since_contact_change") // 24).cast(pl.String) + pl.lit(" day(s) before")),
+                       + _ago(c("hours_since_security_event"))),
+                _piece(contact, pl.lit("e-mail/phone changed ") + _ago(c("hours_since_contact_change"))),
                 _piece(new_foreign, pl.lit("new bank abroad (") + c("new_iban_country") + pl.lit(")")),
                 _piece(c("new_bank_online"), "online bank"),
                 _piece(~c("new_bank_online") & (c("new_bank_share") < 0.002), "bank rare in the portfolio"),
