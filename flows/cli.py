@@ -54,8 +54,10 @@ def _known_errors() -> tuple[type[BaseException], ...]:
     from claimwatch.db import DatabaseBusyError
     from claimwatch.privacy import PseudonymKeyError
     from claimwatch.review import ReviewError
+    from claimwatch.scaleout import ScaleOutError
 
-    return (DatabaseBusyError, PseudonymKeyError, ReviewError, FileNotFoundError, ValueError)
+    return (DatabaseBusyError, PseudonymKeyError, ReviewError, ScaleOutError, FileNotFoundError,
+            ValueError)
 
 
 def _print_summary(summary: dict) -> None:

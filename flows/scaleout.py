@@ -85,11 +85,14 @@ def score_partitions_flow(inputs: _Opaque) -> tuple[pl.DataFrame, pl.DataFrame]:
     return combine.merge([f.result() for f in futures])
 
 
-def check_scheduler(address: str, connect_timeout: float = CONNECT_TIMEOUT_S,
-                    workers_timeout: float = WORKERS_TIMEOUT_S) -> int:
+def check_scheduler(address: str, connect_timeout: float | None = None,
+                    workers_timeout: float | None = None) -> int:
     """Connect to the scheduler and wait for a worker; return the worker count or raise
     :class:`ScaleOutError` with a one-line message naming the address."""
     from distributed import Client
+
+    connect_timeout = CONNECT_TIMEOUT_S if connect_timeout is None else connect_timeout
+    workers_timeout = WORKERS_TIMEOUT_S if workers_timeout is None else workers_timeout
 
     try:
         client = Client(address, timeout=connect_timeout, set_as_default=False)
@@ -124,7 +127,10 @@ def score_on_dask(whole: Partition, providers: pl.DataFrame, model: object,
                   settings: Settings) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Score ``whole`` partitioned by member hash on the Dask cluster at
     ``settings.dask_address``; same (member results, claim flags) as local scoring."""
-    from prefect_dask import DaskTaskRunner
+    try:
+        from prefect_dask import DaskTaskRunner
+    except ImportError:
+        raise ScaleOutError("scoring on Dask needs the dask extra: pip install 'claimwatch[dask]'") from None
 
     address = settings.dask_address
     if not address:
