@@ -39,7 +39,10 @@ def start_server(env: dict) -> tuple[subprocess.Popen, str]:
     port = free_port()
     proc = subprocess.Popen(
         [sys.executable, "-m", "prefect", "server", "start", "--host", "127.0.0.1", "--port", str(port)],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
     )
     url = f"http://127.0.0.1:{port}/api"
     deadline = time.time() + 120
@@ -63,7 +66,9 @@ def timed_run(inbox: Path, db: Path, env: dict) -> tuple[float, float]:
     t0 = time.perf_counter()
     subprocess.run(
         [shutil.which("claimwatch") or "claimwatch", "run", "--inbox", str(inbox), "--db", str(db)],
-        env=env, check=True, stdout=subprocess.DEVNULL,
+        env=env,
+        check=True,
+        stdout=subprocess.DEVNULL,
     )
     seconds = time.perf_counter() - t0
     peak = max(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, before) / 1024
@@ -71,7 +76,9 @@ def timed_run(inbox: Path, db: Path, env: dict) -> tuple[float, float]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--members", type=int, default=45_000)
     parser.add_argument("--months", type=int, default=12)
     parser.add_argument("--seed", type=int, default=1)
@@ -85,7 +92,7 @@ def main() -> None:
     inbox = work / "inbox"
     if not (inbox / "claims.csv").exists():
         end = date(2026, 10, 31)
-        start_month = (end.year * 12 + end.month - args.months)
+        start_month = end.year * 12 + end.month - args.months
         start = date(start_month // 12, start_month % 12 + 1, 1)
         t0 = time.perf_counter()
         generate_inbox(inbox, members=args.members, seed=args.seed, start=start, end=end)
@@ -96,8 +103,13 @@ def main() -> None:
     print(f"claim lines             {lines:>12,}  (inbox {size:,.0f} MB, every file loaded)")
     print(f"duckdb bare load        {bare:>12.2f} s")
 
-    env = dict(os.environ, CLAIMWATCH_KEY=KEY, PREFECT_HOME=str(work / "prefect-home"),
-               PREFECT_SERVER_ANALYTICS_ENABLED="false", DO_NOT_TRACK="1")
+    env = dict(
+        os.environ,
+        CLAIMWATCH_KEY=KEY,
+        PREFECT_HOME=str(work / "prefect-home"),
+        PREFECT_SERVER_ANALYTICS_ENABLED="false",
+        DO_NOT_TRACK="1",
+    )
     env.pop("PREFECT_API_URL", None)
     for mode in args.modes.split(","):
         server = None
@@ -111,8 +123,10 @@ def main() -> None:
             if server is not None:
                 os.killpg(server.pid, 15)
                 server.wait(timeout=30)
-        print(f"claimwatch run [{mode:<9}] {seconds:>8.2f} s  ratio {seconds / bare:>5.1f}x  "
-              f"peak RSS {peak:,.0f} MB  ({lines / seconds:,.0f} lines/s)")
+        print(
+            f"claimwatch run [{mode:<9}] {seconds:>8.2f} s  ratio {seconds / bare:>5.1f}x  "
+            f"peak RSS {peak:,.0f} MB  ({lines / seconds:,.0f} lines/s)"
+        )
 
 
 if __name__ == "__main__":

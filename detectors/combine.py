@@ -29,22 +29,30 @@ LINKED_CASES_KEPT = 5
 LINKED_CASES_MAX_PENALTY = 8.0
 
 FEATURE_LABELS = {
-    "claim_lines": "many claim lines", "claimed_total": "high total claimed",
-    "duplicate_lines": "duplicate lines", "lines_paid_to_new_iban_30d": "payments to a new IBAN",
+    "claim_lines": "many claim lines",
+    "claimed_total": "high total claimed",
+    "duplicate_lines": "duplicate lines",
+    "lines_paid_to_new_iban_30d": "payments to a new IBAN",
     "max_payee_iban_subscribers": "account shared across contracts",
     "new_categories_after_breach": "new kinds of care after the breach",
-    "longest_gap_days": "long dormancy", "providers": "many providers",
-    "iban_changes": "IBAN changes", "security_events": "password resets / new devices",
-    "contact_changes": "e-mail/phone changes", "foreign_ip_events": "foreign IP sessions",
+    "longest_gap_days": "long dormancy",
+    "providers": "many providers",
+    "iban_changes": "IBAN changes",
+    "security_events": "password resets / new devices",
+    "contact_changes": "e-mail/phone changes",
+    "foreign_ip_events": "foreign IP sessions",
     "max_amount_vs_own_history": "amount far above own history",
     "member_sent_share": "mostly invoices sent by the member",
     "high_risk_amount_share": "optical/dental/hearing/osteopathy-heavy",
-    "max_amount_peer_z": "amount far above peers", "max_provider_exposure_z": "breach-exposed provider",
+    "max_amount_peer_z": "amount far above peers",
+    "max_provider_exposure_z": "breach-exposed provider",
     "max_provider_outside_share": "provider far from home",
     "billed_by_bad_key_provider": "provider with invalid registry key",
     "billed_by_new_provider": "provider new to the portfolio",
     "max_security_events_before_change": "security events before IBAN change",
-    "changed_to_foreign_iban": "IBAN moved abroad", "breach_count": "breach exposure", "age": "age",
+    "changed_to_foreign_iban": "IBAN moved abroad",
+    "breach_count": "breach exposure",
+    "age": "age",
     "min_days_change_to_payment": "payment right after IBAN change",
     "min_new_bank_share": "rare bank",
 }
@@ -73,7 +81,8 @@ def ensemble_frame(features: pl.DataFrame, model: AnomalyEnsemble | None, chunk_
     n = features.height
     if model is None or n == 0:
         return features.select("member_id").with_columns(
-            ensemble_score=pl.lit(0.0), detector_scores=pl.lit(None, dtype=pl.String),
+            ensemble_score=pl.lit(0.0),
+            detector_scores=pl.lit(None, dtype=pl.String),
             top_features=pl.lit([], dtype=pl.List(pl.String)),
         )
     X, names = feature_matrix(features)
@@ -81,11 +90,11 @@ def ensemble_frame(features: pl.DataFrame, model: AnomalyEnsemble | None, chunk_
     per_detector = {name: np.empty(n) for name in model.detectors}
     explanations: list[list[str]] = []
     for start in range(0, n, max(chunk_size, 1)):
-        part = X[start:start + chunk_size]
+        part = X[start : start + chunk_size]
         ranks = model.detector_scores(part)
         for name, values in ranks.items():
-            per_detector[name][start:start + chunk_size] = values
-        scores[start:start + chunk_size] = np.mean(np.vstack(list(ranks.values())), axis=0)
+            per_detector[name][start : start + chunk_size] = values
+        scores[start : start + chunk_size] = np.mean(np.vstack(list(ranks.values())), axis=0)
         explanations.extend(model.explain(part, names))
     detector_json = pl.DataFrame({k: np.round(v, 4) for k, v in per_detector.items()}).select(
         pl.struct(pl.all()).struct.json_encode().alias("detector_scores")
@@ -97,8 +106,9 @@ def ensemble_frame(features: pl.DataFrame, model: AnomalyEnsemble | None, chunk_
     )
 
 
-def score_partition(part: Partition, providers: pl.DataFrame, model: AnomalyEnsemble | None,
-                    chunk_size: int = 250_000) -> tuple[pl.DataFrame, pl.DataFrame]:
+def score_partition(
+    part: Partition, providers: pl.DataFrame, model: AnomalyEnsemble | None, chunk_size: int = 250_000
+) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Score one partition: (member results, claim flags)."""
     c = pl.col
     claim_flags = rules.flag_claims(part.signals, part.changes, providers)
@@ -111,7 +121,8 @@ def score_partition(part: Partition, providers: pl.DataFrame, model: AnomalyEnse
         reason=pl.lit("profile unlike the portfolio (top ")
         + ((1 - c("ensemble_score")) * 100).round(1).clip(0.1, 100).cast(pl.String)
         + pl.lit("% of the ensemble score): ")
-        + c("top_features").list.eval(pl.element().replace_strict(FEATURE_LABELS, default=pl.element()))
+        + c("top_features")
+        .list.eval(pl.element().replace_strict(FEATURE_LABELS, default=pl.element()))
         .list.join(", "),
     )
     member_reasons = pl.concat([member_reasons, anomalies], how="vertical_relaxed")
@@ -135,8 +146,12 @@ def score_partition(part: Partition, providers: pl.DataFrame, model: AnomalyEnse
     return result, claim_flags
 
 
-def diversify(members: pl.DataFrame, claim_flags: pl.DataFrame, keep: int = LINKED_CASES_KEPT,
-              max_penalty: float = LINKED_CASES_MAX_PENALTY) -> pl.DataFrame:
+def diversify(
+    members: pl.DataFrame,
+    claim_flags: pl.DataFrame,
+    keep: int = LINKED_CASES_KEPT,
+    max_penalty: float = LINKED_CASES_MAX_PENALTY,
+) -> pl.DataFrame:
     """Rank the victims of one scheme (a fake provider, a mule account) beyond the first
     ``keep`` slightly lower, so that one scheme with forty victims does not push every other
     scheme out of the top of the queue. Global: run it on all members, after merging.
@@ -162,9 +177,12 @@ def diversify(members: pl.DataFrame, claim_flags: pl.DataFrame, keep: int = LINK
             )
         )
         .with_columns(
-            score=(c("score") - pl.when(c("linked_rank") > keep).then(
-                (2 * (c("linked_rank").cast(pl.Float64) / keep).log(2)).clip(0, max_penalty)
-            ).otherwise(0.0)).round(4)
+            score=(
+                c("score")
+                - pl.when(c("linked_rank") > keep)
+                .then((2 * (c("linked_rank").cast(pl.Float64) / keep).log(2)).clip(0, max_penalty))
+                .otherwise(0.0)
+            ).round(4)
         )
         .drop("incident_code")
     )
@@ -194,5 +212,6 @@ def merge(results: list[tuple[pl.DataFrame, pl.DataFrame]]) -> tuple[pl.DataFram
     """Concatenate partition results in a deterministic order."""
     members = pl.concat([r[0] for r in results], how="vertical_relaxed").sort("member_id")
     flags = pl.concat([r[1] for r in results], how="vertical_relaxed").sort(
-        "member_id", "claim_id", "reason_code")
+        "member_id", "claim_id", "reason_code"
+    )
     return members, flags

@@ -133,15 +133,32 @@ class AnomalyEnsemble:
 
 # Features of sql/features/member_features.sql handed to the ensemble, with their transform.
 LOG_FEATURES = (
-    "claim_lines", "claimed_total", "duplicate_lines", "lines_paid_to_new_iban_30d",
-    "max_payee_iban_subscribers", "new_categories_after_breach", "longest_gap_days", "providers",
-    "iban_changes", "security_events", "contact_changes", "foreign_ip_events",
+    "claim_lines",
+    "claimed_total",
+    "duplicate_lines",
+    "lines_paid_to_new_iban_30d",
+    "max_payee_iban_subscribers",
+    "new_categories_after_breach",
+    "longest_gap_days",
+    "providers",
+    "iban_changes",
+    "security_events",
+    "contact_changes",
+    "foreign_ip_events",
     "max_amount_vs_own_history",
 )
 PLAIN_FEATURES = (
-    "member_sent_share", "high_risk_amount_share", "max_amount_peer_z", "max_provider_exposure_z",
-    "max_provider_outside_share", "billed_by_bad_key_provider", "billed_by_new_provider",
-    "max_security_events_before_change", "changed_to_foreign_iban", "breach_count", "age",
+    "member_sent_share",
+    "high_risk_amount_share",
+    "max_amount_peer_z",
+    "max_provider_exposure_z",
+    "max_provider_outside_share",
+    "billed_by_bad_key_provider",
+    "billed_by_new_provider",
+    "max_security_events_before_change",
+    "changed_to_foreign_iban",
+    "breach_count",
+    "age",
 )
 INVERSE_FEATURES = ("min_days_change_to_payment", "min_new_bank_share")
 
@@ -153,9 +170,11 @@ def feature_matrix(features: pl.DataFrame) -> tuple[np.ndarray, list[str]]:
     exprs = [c(n).cast(pl.Float64).fill_null(0).clip(lower_bound=0).log1p().alias(n) for n in LOG_FEATURES]
     exprs += [c(n).cast(pl.Float64).fill_null(0).alias(n) for n in PLAIN_FEATURES]
     exprs += [
-        (1.0 / (1.0 + c("min_days_change_to_payment").cast(pl.Float64).fill_null(999).clip(0, 999)))
-        .alias("min_days_change_to_payment"),
-        (1.0 - c("min_new_bank_share").cast(pl.Float64).fill_null(1).clip(0, 1)).sqrt()
+        (1.0 / (1.0 + c("min_days_change_to_payment").cast(pl.Float64).fill_null(999).clip(0, 999))).alias(
+            "min_days_change_to_payment"
+        ),
+        (1.0 - c("min_new_bank_share").cast(pl.Float64).fill_null(1).clip(0, 1))
+        .sqrt()
         .alias("min_new_bank_share"),
     ]
     frame = features.select(exprs)

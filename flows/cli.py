@@ -17,15 +17,22 @@ from rich.table import Table
 
 from claimwatch.settings import Settings, apply_privacy_defaults
 
-app = typer.Typer(add_completion=False, no_args_is_help=True,
-                  help="Catch identity-usurpation fraud in health reimbursements.")
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    help="Catch identity-usurpation fraud in health reimbursements.",
+)
 queue_app = typer.Typer(no_args_is_help=True, help="Work the review queue.")
 app.add_typer(queue_app, name="queue")
 console = Console()
 err = Console(stderr=True)
 
-DbOption = Annotated[Path | None, typer.Option("--db", help="DuckDB file (default: $CLAIMWATCH_DB or ./claimwatch.duckdb)")]
-InboxOption = Annotated[Path | None, typer.Option("--inbox", help="input directory (default: $CLAIMWATCH_INBOX or ./inbox)")]
+DbOption = Annotated[
+    Path | None, typer.Option("--db", help="DuckDB file (default: $CLAIMWATCH_DB or ./claimwatch.duckdb)")
+]
+InboxOption = Annotated[
+    Path | None, typer.Option("--inbox", help="input directory (default: $CLAIMWATCH_INBOX or ./inbox)")
+]
 
 
 def _settings(db: Path | None = None, inbox: Path | None = None) -> Settings:
@@ -56,25 +63,36 @@ def _known_errors() -> tuple[type[BaseException], ...]:
     from claimwatch.review import ReviewError
     from claimwatch.scaleout import ScaleOutError
 
-    return (DatabaseBusyError, PseudonymKeyError, ReviewError, ScaleOutError, FileNotFoundError,
-            ValueError)
+    return (DatabaseBusyError, PseudonymKeyError, ReviewError, ScaleOutError, FileNotFoundError, ValueError)
 
 
 def _print_summary(summary: dict) -> None:
     ingest = summary.get("ingest", {})
     table = Table(title=f"run {summary.get('run_id')}", show_lines=False)
     for col in ("file", "kind", "status", "read", "loaded", "quarantined", "seconds", "note"):
-        table.add_column(col, justify="right" if col in ("read", "loaded", "quarantined", "seconds") else "left")
+        table.add_column(
+            col, justify="right" if col in ("read", "loaded", "quarantined", "seconds") else "left"
+        )
     for f in ingest.get("files", []):
         note = f.get("reason") or "; ".join(f.get("warnings", []))
-        table.add_row(f["file_name"], f["kind"], f["status"], str(f["rows_read"]), str(f["rows_loaded"]),
-                      str(f["rows_quarantined"]), f"{sum(f['seconds'].values()):.2f}", note or "")
+        table.add_row(
+            f["file_name"],
+            f["kind"],
+            f["status"],
+            str(f["rows_read"]),
+            str(f["rows_loaded"]),
+            str(f["rows_quarantined"]),
+            f"{sum(f['seconds'].values()):.2f}",
+            note or "",
+        )
     console.print(table)
     for q in ingest.get("quarantine_sample", []):
-        console.print(f"  quarantined: {q['file_name']} line {q['line']}, column {q['columns']}: {q['reasons']}",
-                      highlight=False)
+        console.print(
+            f"  quarantined: {q['file_name']} line {q['line']}, column {q['columns']}: {q['reasons']}",
+            highlight=False,
+        )
     if ingest.get("totals", {}).get("rows_quarantined", 0) > len(ingest.get("quarantine_sample", [])):
-        console.print("  … every rejected line: claimwatch sql \"select * from v_quarantine\"", highlight=False)
+        console.print('  … every rejected line: claimwatch sql "select * from v_quarantine"', highlight=False)
     totals = ingest.get("totals", {})
     score = summary.get("score", {})
     queue = summary.get("queue", {})
@@ -110,8 +128,11 @@ def _run(settings: Settings) -> dict:
 
 
 @app.command()
-def run(db: DbOption = None, inbox: InboxOption = None,
-        json_out: Annotated[bool, typer.Option("--json", help="print the summary as JSON")] = False) -> None:
+def run(
+    db: DbOption = None,
+    inbox: InboxOption = None,
+    json_out: Annotated[bool, typer.Option("--json", help="print the summary as JSON")] = False,
+) -> None:
     """Ingest the inbox, score the whole history, refresh the review queue."""
     settings = _settings(db, inbox)
     try:
@@ -127,9 +148,11 @@ def run(db: DbOption = None, inbox: InboxOption = None,
 
 
 @app.command()
-def sample(out: Annotated[Path, typer.Option("--out", help="directory to write the inbox to")],
-           members: Annotated[int, typer.Option("--members", min=50)] = 5000,
-           seed: Annotated[int, typer.Option("--seed")] = 42) -> None:
+def sample(
+    out: Annotated[Path, typer.Option("--out", help="directory to write the inbox to")],
+    members: Annotated[int, typer.Option("--members", min=50)] = 5000,
+    seed: Annotated[int, typer.Option("--seed")] = 42,
+) -> None:
     """Write a synthetic inbox (members, events, claims, breach list, labels)."""
     from claimwatch.sample_data.generator import generate_inbox
 
@@ -138,16 +161,24 @@ def sample(out: Annotated[Path, typer.Option("--out", help="directory to write t
 
 
 def _print_evaluation(result: dict) -> None:
-    table = Table(title=f"evaluation ({result['fraud_members']} defrauded members, "
-                        f"{result['open_cases']} open cases)")
+    table = Table(
+        title=f"evaluation ({result['fraud_members']} defrauded members, {result['open_cases']} open cases)"
+    )
     for col in ("k", "precision", "member recall", "incident recall", "fraud € recall"):
         table.add_column(col, justify="right")
     for k, m in result["at_k"].items():
-        table.add_row(str(k), f"{m['precision']:.2f}", f"{m['member_recall']:.2f}",
-                      f"{m['incident_recall']:.2f}", f"{m['fraud_euro_recall']:.2f}")
+        table.add_row(
+            str(k),
+            f"{m['precision']:.2f}",
+            f"{m['member_recall']:.2f}",
+            f"{m['incident_recall']:.2f}",
+            f"{m['fraud_euro_recall']:.2f}",
+        )
     console.print(table)
-    console.print(f"average precision: cases {result['average_precision_cases']:.3f}, "
-                  f"members {result['average_precision_members']:.3f}")
+    console.print(
+        f"average precision: cases {result['average_precision_cases']:.3f}, "
+        f"members {result['average_precision_members']:.3f}"
+    )
     per = Table(title="recall per pattern")
     per.add_column("pattern")
     per.add_column("incidents", justify="right")
@@ -170,10 +201,14 @@ def _parse_ks(k: str) -> list[int]:
 
 
 @app.command()
-def evaluate(labels: Annotated[Path | None, typer.Option("--labels", help="labels file (default: the loaded labels)")] = None,
-             k: Annotated[str, typer.Option("--k")] = "50,100,200",
-             db: DbOption = None,
-             json_out: Annotated[bool, typer.Option("--json")] = False) -> None:
+def evaluate(
+    labels: Annotated[
+        Path | None, typer.Option("--labels", help="labels file (default: the loaded labels)")
+    ] = None,
+    k: Annotated[str, typer.Option("--k")] = "50,100,200",
+    db: DbOption = None,
+    json_out: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
     """Precision@k, recall@k and average precision of the queue against labels."""
     from claimwatch.db import connect
     from claimwatch.evaluate import evaluate as run_evaluation
@@ -246,9 +281,17 @@ def _with_db(settings: Settings, fn, *, read_only: bool = False):
 
 
 @queue_app.command("list")
-def queue_list(status: Annotated[str | None, typer.Option("--status", help="new, in_review, needs_info, closed_fraud, closed_legitimate, open (default), closed, all")] = None,
-               top: Annotated[int | None, typer.Option("--top", min=1)] = None,
-               db: DbOption = None) -> None:
+def queue_list(
+    status: Annotated[
+        str | None,
+        typer.Option(
+            "--status",
+            help="new, in_review, needs_info, closed_fraud, closed_legitimate, open (default), closed, all",
+        ),
+    ] = None,
+    top: Annotated[int | None, typer.Option("--top", min=1)] = None,
+    db: DbOption = None,
+) -> None:
     """List cases, most suspicious first."""
     from claimwatch.review import list_cases
 
@@ -257,16 +300,24 @@ def queue_list(status: Annotated[str | None, typer.Option("--status", help="new,
     for col in ("rank", "case", "member", "score", "at risk", "status", "assigned", "reasons"):
         table.add_column(col, overflow="fold")
     for r in frame.iter_rows(named=True):
-        table.add_row(str(r["rank"] or ""), r["case_id"], r["member_id"], f"{r['score']:.1f}",
-                      f"{float(r['amount_at_risk']):,.0f} €", r["status"], r["assigned_to"] or "",
-                      (r["reason_codes"] or "").replace(";", ", "))
+        table.add_row(
+            str(r["rank"] or ""),
+            r["case_id"],
+            r["member_id"],
+            f"{r['score']:.1f}",
+            f"{float(r['amount_at_risk']):,.0f} €",
+            r["status"],
+            r["assigned_to"] or "",
+            (r["reason_codes"] or "").replace(";", ", "),
+        )
     console.print(table)
     console.print(f"{frame.height} case(s)")
 
 
 @queue_app.command("show")
-def queue_show(case_id: str, db: DbOption = None,
-               json_out: Annotated[bool, typer.Option("--json")] = False) -> None:
+def queue_show(
+    case_id: str, db: DbOption = None, json_out: Annotated[bool, typer.Option("--json")] = False
+) -> None:
     """Show one case: reasons, claim lines, account events, audit trail."""
     from claimwatch.review import show_case
 
@@ -275,44 +326,82 @@ def queue_show(case_id: str, db: DbOption = None,
         console.print_json(json.dumps(detail, default=str))
         return
     case = detail["case"]
-    console.print(f"[bold]{case['case_id']}[/bold] member {case['member_id']} — {case['status']}, "
-                  f"rank {case['rank']}, score {case['score']:.1f}, at risk {float(case['amount_at_risk']):,.2f} €")
+    console.print(
+        f"[bold]{case['case_id']}[/bold] member {case['member_id']} — {case['status']}, "
+        f"rank {case['rank']}, score {case['score']:.1f}, at risk {float(case['amount_at_risk']):,.2f} €"
+    )
     if case.get("assigned_to"):
         console.print(f"assigned to {case['assigned_to']}")
     if case.get("decision"):
-        console.print(f"decision {case['decision']} by {case['decided_by']} at {case['decided_at']}: {case.get('note') or ''}")
+        console.print(
+            f"decision {case['decision']} by {case['decided_by']} at {case['decided_at']}: "
+            f"{case.get('note') or ''}"
+        )
     console.print("[bold]Reasons[/bold]")
     for reason in (case["reasons"] or "").split(" | "):
         console.print(f"  • {reason}", highlight=False)
     if detail["member"]:
         m = detail["member"]
-        console.print(f"[bold]Member[/bold] {m['sex']}, born {m['birth_date']}, dept {m['department']}, "
-                      f"contract {m['subscriber_id']} since {m['contract_start']}, bank {m['iban_country'] or '?'} "
-                      f"{m['iban_bank_code'] or ''}; breaches: {m['breaches'] or 'none'}")
+        console.print(
+            f"[bold]Member[/bold] {m['sex']}, born {m['birth_date']}, dept {m['department']}, "
+            f"contract {m['subscriber_id']} since {m['contract_start']}, bank {m['iban_country'] or '?'} "
+            f"{m['iban_bank_code'] or ''}; breaches: {m['breaches'] or 'none'}"
+        )
     lines = Table(title="claim lines")
-    for col in ("claim", "care", "received", "source", "category", "act", "provider", "claimed", "payee", "reasons"):
+    for col in (
+        "claim",
+        "care",
+        "received",
+        "source",
+        "category",
+        "act",
+        "provider",
+        "claimed",
+        "payee",
+        "reasons",
+    ):
         lines.add_column(col)
     for r in detail["claims"]:
-        lines.add_row(r["claim_id"], str(r["care_date"]), str(r["received_date"]), r["source"], r["care_category"],
-                      r["act_code"], r["provider_id"], f"{float(r['claimed_amount']):,.2f}",
-                      f"{r['payee']} {r['payee_iban_country'] or ''}", r["reason_codes"] or "")
+        lines.add_row(
+            r["claim_id"],
+            str(r["care_date"]),
+            str(r["received_date"]),
+            r["source"],
+            r["care_category"],
+            r["act_code"],
+            r["provider_id"],
+            f"{float(r['claimed_amount']):,.2f}",
+            f"{r['payee']} {r['payee_iban_country'] or ''}",
+            r["reason_codes"] or "",
+        )
     console.print(lines)
     events = Table(title="account events")
     for col in ("time", "event", "channel", "IP country", "new bank", "new e-mail domain", "new postcode"):
         events.add_column(col)
     for e in detail["account_events"]:
-        events.add_row(str(e["event_time"]), e["event_type"], e["channel"], e["ip_country"] or "",
-                       f"{e['new_iban_country'] or ''} {e['new_iban_bank_code'] or ''}".strip(),
-                       e["new_email_domain"] or "", e["new_postcode"] or "")
+        events.add_row(
+            str(e["event_time"]),
+            e["event_type"],
+            e["channel"],
+            e["ip_country"] or "",
+            f"{e['new_iban_country'] or ''} {e['new_iban_bank_code'] or ''}".strip(),
+            e["new_email_domain"] or "",
+            e["new_postcode"] or "",
+        )
     console.print(events)
     for a in detail["audit"]:
         console.print(f"audit {a['logged_at']} {a['actor']} {a['action']} {a['details']}", highlight=False)
 
 
 @queue_app.command("assign")
-def queue_assign(case_id: str, to: Annotated[str, typer.Option("--to")],
-                 by: Annotated[str | None, typer.Option("--by", help="who assigns (default: $CLAIMWATCH_USER or login)")] = None,
-                 db: DbOption = None) -> None:
+def queue_assign(
+    case_id: str,
+    to: Annotated[str, typer.Option("--to")],
+    by: Annotated[
+        str | None, typer.Option("--by", help="who assigns (default: $CLAIMWATCH_USER or login)")
+    ] = None,
+    db: DbOption = None,
+) -> None:
     """Assign a case to a reviewer."""
     from claimwatch.review import assign
 
@@ -321,11 +410,13 @@ def queue_assign(case_id: str, to: Annotated[str, typer.Option("--to")],
 
 
 @queue_app.command("decide")
-def queue_decide(case_id: str,
-                 decision: Annotated[str, typer.Option("--decision", help="fraud | legitimate | needs_info")],
-                 by: Annotated[str, typer.Option("--by")],
-                 note: Annotated[str | None, typer.Option("--note")] = None,
-                 db: DbOption = None) -> None:
+def queue_decide(
+    case_id: str,
+    decision: Annotated[str, typer.Option("--decision", help="fraud | legitimate | needs_info")],
+    by: Annotated[str, typer.Option("--by")],
+    note: Annotated[str | None, typer.Option("--note")] = None,
+    db: DbOption = None,
+) -> None:
     """Record a reviewer's decision on a case."""
     from claimwatch.review import decide
 
@@ -334,12 +425,14 @@ def queue_decide(case_id: str,
 
 
 @app.command()
-def export(fmt: Annotated[str, typer.Option("--format", help="csv | xlsx | parquet")],
-           out: Annotated[Path, typer.Option("--out")],
-           status: Annotated[str | None, typer.Option("--status")] = None,
-           top: Annotated[int | None, typer.Option("--top", min=1)] = None,
-           by: Annotated[str | None, typer.Option("--by", help="who exports (audit log)")] = None,
-           db: DbOption = None) -> None:
+def export(
+    fmt: Annotated[str, typer.Option("--format", help="csv | xlsx | parquet")],
+    out: Annotated[Path, typer.Option("--out")],
+    status: Annotated[str | None, typer.Option("--status")] = None,
+    top: Annotated[int | None, typer.Option("--top", min=1)] = None,
+    by: Annotated[str | None, typer.Option("--by", help="who exports (audit log)")] = None,
+    db: DbOption = None,
+) -> None:
     """Export the queue (rank order) to CSV, XLSX or Parquet."""
     from claimwatch.review import export as run_export
 
@@ -350,11 +443,15 @@ def export(fmt: Annotated[str, typer.Option("--format", help="csv | xlsx | parqu
 
 
 @app.command()
-def sql(query: str,
-        fmt: Annotated[str, typer.Option("--format", help="table | csv | parquet")] = "table",
-        out: Annotated[Path | None, typer.Option("--out")] = None,
-        live: Annotated[bool, typer.Option("--live", help="query the live database instead of the published copy")] = False,
-        db: DbOption = None) -> None:
+def sql(
+    query: str,
+    fmt: Annotated[str, typer.Option("--format", help="table | csv | parquet")] = "table",
+    out: Annotated[Path | None, typer.Option("--out")] = None,
+    live: Annotated[
+        bool, typer.Option("--live", help="query the live database instead of the published copy")
+    ] = False,
+    db: DbOption = None,
+) -> None:
     """Run a read-only analyst query on the published analytics copy."""
     from claimwatch.analytics import run_query
 
@@ -408,8 +505,10 @@ def serve(db: DbOption = None, inbox: InboxOption = None) -> None:
 
     settings = _settings(db, inbox)
     if not os.environ.get("PREFECT_API_URL"):
-        _fail("schedules need a Prefect server: start `prefect server start` and set "
-              "PREFECT_API_URL=http://127.0.0.1:4200/api")
+        _fail(
+            "schedules need a Prefect server: start `prefect server start` and set "
+            "PREFECT_API_URL=http://127.0.0.1:4200/api"
+        )
     serve_deployments(settings)
 
 

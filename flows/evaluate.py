@@ -26,7 +26,9 @@ def read_labels(db: Database, path: Path | None) -> pl.DataFrame:
     return frame.select(
         pl.col("claim_id").cast(pl.String),
         pl.col("is_fraud").cast(pl.String).str.to_lowercase().is_in(["1", "true", "yes"]).alias("is_fraud"),
-        (pl.col("scenario").cast(pl.String) if "scenario" in frame.columns else pl.lit(None, pl.String)).alias("scenario"),
+        (
+            pl.col("scenario").cast(pl.String) if "scenario" in frame.columns else pl.lit(None, pl.String)
+        ).alias("scenario"),
     )
 
 
@@ -90,7 +92,8 @@ def evaluate(db: Database, labels_path: Path | None, ks: list[int]) -> dict:
             "member_recall": recall_at_k(case_hits, positives, k),
             "incident_recall": found["incident"].n_unique() / incidents if incidents else float("nan"),
             "fraud_euro_recall": float(found["fraud_amount"].sum() or 0) / total_euros
-            if total_euros else float("nan"),
+            if total_euros
+            else float("nan"),
         }
     for scenario, group in fraud.group_by("scenario", maintain_order=True):
         name = scenario[0]
@@ -101,7 +104,8 @@ def evaluate(db: Database, labels_path: Path | None, ks: list[int]) -> dict:
             **{
                 f"recall@{k}": group.filter(pl.col("member_id").is_in(queue.head(k)["member_id"].implode()))[
                     "incident"
-                ].n_unique() / incidents
+                ].n_unique()
+                / incidents
                 for k in ks
             },
         }

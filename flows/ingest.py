@@ -172,7 +172,8 @@ def read_raw(db: Database, f: InboxFile, contract: FileContract) -> tuple[int, l
     missing = [c for c in contract.required if c not in present]
     if missing:
         raise FileRejected(
-            "missing required column" + ("s " if len(missing) > 1 else " ")
+            "missing required column"
+            + ("s " if len(missing) > 1 else " ")
             + ", ".join(f"'{c}'" for c in missing)
         )
     warnings = []
@@ -195,8 +196,7 @@ def read_raw(db: Database, f: InboxFile, contract: FileContract) -> tuple[int, l
         )
         if f.file_format == "csv":
             con.execute(
-                "create temp table raw_rejects as select line, column_name, error_type "
-                "from cw_rejects"
+                "create temp table raw_rejects as select line, column_name, error_type from cw_rejects"
             )
             _fix_lines_after_rejects(con)
     except duckdb.Error as exc:
@@ -212,9 +212,7 @@ def read_raw(db: Database, f: InboxFile, contract: FileContract) -> tuple[int, l
         if bad_encoding is not None:
             raise FileRejected(f"not valid UTF-8 text (first bad line {bad_encoding})")
     else:
-        con.execute(
-            "create temp table raw_rejects (line bigint, column_name varchar, error_type varchar)"
-        )
+        con.execute("create temp table raw_rejects (line bigint, column_name varchar, error_type varchar)")
     rows = con.execute("select count(*) from raw_input").fetchall()[0][0]
     rows += con.execute("select count(distinct line) from raw_rejects").fetchall()[0][0]
     return rows, warnings
@@ -255,9 +253,7 @@ def stage(db: Database, contract: FileContract) -> None:
         db.pads,
     )
     # a view: typing, checks and the member check materialise once, in stg_checked
-    con.execute(
-        "create or replace temp view stg as " + sql_text(f"staging/stg_{contract.kind}.sql")
-    )
+    con.execute("create or replace temp view stg as " + sql_text(f"staging/stg_{contract.kind}.sql"))
     checked = "load/checked_with_member.sql" if contract.names_member else "load/checked.sql"
     con.execute("create or replace temp table stg_checked as " + sql_text(checked))
 
@@ -277,9 +273,7 @@ def _quarantine_structural(db: Database, f: InboxFile, sha: str, run_id: str) ->
     )
 
 
-def load_one_file(
-    db: Database, f: InboxFile, run_id: str, progress: Progress | None = None
-) -> FileResult:
+def load_one_file(db: Database, f: InboxFile, run_id: str, progress: Progress | None = None) -> FileResult:
     """Ledger check, read, validate, quarantine and load one file (in the caller's transaction)."""
     result = FileResult(file_name=f.name, kind=f.kind, status="loaded")
     t0 = time.perf_counter()
@@ -294,8 +288,7 @@ def load_one_file(
         return result
     contract = CONTRACTS[f.kind]
     now = datetime.now(UTC)
-    params = {"run_id": run_id, "file_name": f.name, "file_sha256": sha, "kind": f.kind,
-              "loaded_at": now}
+    params = {"run_id": run_id, "file_name": f.name, "file_sha256": sha, "kind": f.kind, "loaded_at": now}
     try:
         if progress:
             progress(f.name, "read")
@@ -321,22 +314,34 @@ def load_one_file(
     _quarantine_structural(db, f, sha, run_id)
     db.run_script("load/quarantine_rows.sql", params)
     db.run_script(f"load/upsert_{f.kind}.sql", params)
-    quarantined = db.con.execute(
-        "select count(*) from quarantine where file_sha256 = ?", [sha]
-    ).fetchall()[0][0]
+    quarantined = db.con.execute("select count(*) from quarantine where file_sha256 = ?", [sha]).fetchall()[
+        0
+    ][0]
     result.rows_quarantined = quarantined
     result.rows_loaded = result.rows_read - quarantined
     db.con.execute(
         "insert into file_ledger (file_sha256, file_name, kind, file_format, status, rows_read, "
         "rows_loaded, rows_quarantined, bytes, run_id) values (?, ?, ?, ?, 'loaded', ?, ?, ?, ?, ?)",
-        [sha, f.name, f.kind, f.file_format, result.rows_read, result.rows_loaded,
-         result.rows_quarantined, f.path.stat().st_size, run_id],
+        [
+            sha,
+            f.name,
+            f.kind,
+            f.file_format,
+            result.rows_read,
+            result.rows_loaded,
+            result.rows_quarantined,
+            f.path.stat().st_size,
+            run_id,
+        ],
     )
     result.seconds["load"] = time.perf_counter() - t2
     for w in result.warnings:
         log.warning("%s: %s", f.name, w)
     log.info(
-        "%s: %d read, %d loaded, %d quarantined", f.name, result.rows_read, result.rows_loaded,
+        "%s: %d read, %d loaded, %d quarantined",
+        f.name,
+        result.rows_read,
+        result.rows_loaded,
         result.rows_quarantined,
     )
     return result

@@ -13,7 +13,6 @@ import re
 import secrets
 import sys
 from dataclasses import dataclass
-from pathlib import Path
 
 from claimwatch.settings import Settings
 

@@ -46,8 +46,14 @@ def queue_overview(db: Database, run_id: str) -> dict:
         "amount_at_risk": float(at_risk),
         "top_reasons": [{"reason_code": r[0], "cases": r[1]} for r in top_reasons],
         "top_cases": [
-            {"rank": r[0], "case_id": r[1], "member_id": r[2], "score": r[3],
-             "amount_at_risk": float(r[4]), "reason_codes": r[5]}
+            {
+                "rank": r[0],
+                "case_id": r[1],
+                "member_id": r[2],
+                "score": r[3],
+                "amount_at_risk": float(r[4]),
+                "reason_codes": r[5],
+            }
             for r in top_cases
         ],
     }
@@ -82,8 +88,13 @@ def _markdown(summary: dict, report: Path | None) -> str:
         lines.append(f"- report: `{report}`")
     lines += ["", "## Top reasons", "", "| reason | open cases |", "|---|---|"]
     lines += [f"| {r['reason_code']} | {r['cases']} |" for r in q.get("top_reasons", [])]
-    lines += ["", "## Top cases", "", "| rank | case | member | score | at risk | reasons |",
-              "|---|---|---|---|---|---|"]
+    lines += [
+        "",
+        "## Top cases",
+        "",
+        "| rank | case | member | score | at risk | reasons |",
+        "|---|---|---|---|---|---|",
+    ]
     lines += [
         f"| {c['rank']} | {c['case_id']} | {c['member_id']} | {c['score']} | "
         f"{c['amount_at_risk']:,.0f} € | {c['reason_codes']} |"
@@ -100,14 +111,26 @@ def publish_task(settings: Settings, run_id: str, summary: dict) -> dict:
     analytics = publish_analytics_copy(settings)
     report = write_report(analytics, settings.resolved_report_dir, run_id, summary)
     rows = [
-        {"file": f["file_name"], "kind": f["kind"], "status": f["status"], "read": f["rows_read"],
-         "loaded": f["rows_loaded"], "quarantined": f["rows_quarantined"],
-         "reason": f["reason"] or ""}
+        {
+            "file": f["file_name"],
+            "kind": f["kind"],
+            "status": f["status"],
+            "read": f["rows_read"],
+            "loaded": f["rows_loaded"],
+            "quarantined": f["rows_quarantined"],
+            "reason": f["reason"] or "",
+        }
         for f in summary.get("ingest", {}).get("files", [])
     ]
     key = "claimwatch-" + run_id.lower().replace("_", "-")
-    create_table_artifact(rows or [{"file": "(no new file)"}], key=key[:90] + "-files",
-                          description="claimwatch run summary: files")
-    create_markdown_artifact(_markdown(summary, report), key=key[:90] + "-queue",
-                             description="claimwatch review queue after the run")
+    create_table_artifact(
+        rows or [{"file": "(no new file)"}],
+        key=key[:90] + "-files",
+        description="claimwatch run summary: files",
+    )
+    create_markdown_artifact(
+        _markdown(summary, report),
+        key=key[:90] + "-queue",
+        description="claimwatch review queue after the run",
+    )
     return {"analytics_db": str(analytics), "report": str(report)}

@@ -29,8 +29,9 @@ def _figure(title: str):
 
 def _plots(con: duckdb.DuckDBPyConnection, run_id: str) -> list[tuple[str, str]]:
     plots = []
-    scores = [r[0] for r in con.execute(
-        "select score from member_scores where run_id = ?", [run_id]).fetchall()]
+    scores = [
+        r[0] for r in con.execute("select score from member_scores where run_id = ?", [run_id]).fetchall()
+    ]
     fig, ax = _figure("Member scores (>= 10) of this run")
     ax.hist(scores or [0], bins=40, color="#3b6ea5")
     ax.set_xlabel("score (0-100)")
@@ -50,8 +51,7 @@ def _plots(con: duckdb.DuckDBPyConnection, run_id: str) -> list[tuple[str, str]]
     ax.barh([r[0] for r in reasons] or ["none"], [r[1] for r in reasons] or [0], color="#c0504d")
     plots.append(("Cases by reason", _png(fig)))
     fig, ax = _figure("Amount at risk by reason (EUR)")
-    ax.barh([r[0] for r in reasons] or ["none"], [float(r[2] or 0) for r in reasons] or [0],
-            color="#9bbb59")
+    ax.barh([r[0] for r in reasons] or ["none"], [float(r[2] or 0) for r in reasons] or [0], color="#9bbb59")
     plots.append(("Amount at risk", _png(fig)))
 
     labelled = con.execute(
@@ -128,10 +128,10 @@ def write_report(db_path: Path, report_dir: Path, run_id: str, summary: dict) ->
 table{{border-collapse:collapse;font-size:13px}}td,th{{border:1px solid #ccc;padding:3px 6px}}
 th{{background:#eee}}</style></head><body>
 <h1>claimwatch run {esc(run_id)}</h1>
-<p>Rows read {totals.get('rows_read', 0)}, loaded {totals.get('rows_loaded', 0)},
-quarantined {totals.get('rows_quarantined', 0)}. Open cases: <b>{queue.get('open_cases', 0)}</b>
-({queue.get('opened_this_run', 0)} opened by this run), amount at risk
-{queue.get('amount_at_risk', 0):,.0f} €.</p>
+<p>Rows read {totals.get("rows_read", 0)}, loaded {totals.get("rows_loaded", 0)},
+quarantined {totals.get("rows_quarantined", 0)}. Open cases: <b>{queue.get("open_cases", 0)}</b>
+({queue.get("opened_this_run", 0)} opened by this run), amount at risk
+{queue.get("amount_at_risk", 0):,.0f} €.</p>
 <h2>Files</h2><table><tr><th>file</th><th>status</th><th>read</th><th>loaded</th>
 <th>quarantined</th><th>reason</th></tr>{rows}</table>
 <h2>Top of the review queue</h2><table><tr><th>rank</th><th>case</th><th>member</th>

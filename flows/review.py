@@ -15,8 +15,7 @@ OPEN = ("new", "in_review", "needs_info")
 CLOSED = ("closed_fraud", "closed_legitimate")
 STATUSES = OPEN + CLOSED
 DECISIONS = {"fraud": "closed_fraud", "legitimate": "closed_legitimate", "needs_info": "needs_info"}
-EXPORT_COLUMNS = ("rank", "case_id", "member_id", "score", "amount_at_risk", "claim_ids",
-                  "reasons", "status")
+EXPORT_COLUMNS = ("rank", "case_id", "member_id", "score", "amount_at_risk", "claim_ids", "reasons", "status")
 # A cell starting with one of these runs as a formula in a spreadsheet (OWASP CSV injection).
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
@@ -38,8 +37,15 @@ def statuses_for(status: str | None) -> tuple[str, ...]:
     return (status,)
 
 
-def audit(db: Database, actor: str, action: str, case_id: str | None, details: dict,
-          row_count: int | None = None, file_sha256: str | None = None) -> None:
+def audit(
+    db: Database,
+    actor: str,
+    action: str,
+    case_id: str | None,
+    details: dict,
+    row_count: int | None = None,
+    file_sha256: str | None = None,
+) -> None:
     """Append one row to the audit log (never updated, never deleted)."""
     db.con.execute(
         "insert into audit_log (actor, action, case_id, details, row_count, file_sha256) "
@@ -64,8 +70,9 @@ def list_cases(db: Database, status: str | None = None, top: int | None = None) 
 
 
 def _case(db: Database, case_id: str) -> tuple:
-    rows = db.con.execute("select case_id, status, member_id from cases where case_id = ?",
-                          [case_id]).fetchall()
+    rows = db.con.execute(
+        "select case_id, status, member_id from cases where case_id = ?", [case_id]
+    ).fetchall()
     if not rows:
         raise ReviewError(f"no case {case_id}")
     return rows[0]
@@ -75,18 +82,23 @@ def show_case(db: Database, case_id: str) -> dict:
     """Everything a reviewer needs on one case (no clear identifier exists to show)."""
     _case(db, case_id)
     case = db.con.sql("select * from cases where case_id = ?", params=[case_id]).pl().to_dicts()[0]
-    member = db.con.sql(
-        """
+    member = (
+        db.con.sql(
+            """
         select m.member_id, m.subscriber_id, m.sex, m.birth_date, m.department, m.contract_start,
             m.iban_country, m.iban_bank_code, m.email_domain,
             (select string_agg(breach_name || ' (' || matched_type || ')', ', ')
              from breach_exposure as b where b.member_id = m.member_id) as breaches
         from members as m where m.member_id = ?
         """,
-        params=[case["member_id"]],
-    ).pl().to_dicts()
-    lines = db.con.sql(
-        """
+            params=[case["member_id"]],
+        )
+        .pl()
+        .to_dicts()
+    )
+    lines = (
+        db.con.sql(
+            """
         select cl.claim_id, cl.care_date, cl.received_date, cl.source, cl.care_category,
             cl.act_code, cl.provider_id, cl.claimed_amount, cl.payee, cl.payee_iban_country,
             (select string_agg(distinct cs.reason_code, ';') from claim_scores as cs
@@ -97,22 +109,38 @@ def show_case(db: Database, case_id: str) -> dict:
         where cc.case_id = ?
         order by cl.care_date, cl.claim_id
         """,
-        params=[case_id],
-    ).pl().to_dicts()
-    events = db.con.sql(
-        """
+            params=[case_id],
+        )
+        .pl()
+        .to_dicts()
+    )
+    events = (
+        db.con.sql(
+            """
         select event_time, event_type, channel, ip_country, new_iban_country, new_iban_bank_code,
             new_email_domain, new_postcode
         from account_events where member_id = ? order by event_time
         """,
-        params=[case["member_id"]],
-    ).pl().to_dicts()
-    history = db.con.sql(
-        "select logged_at, actor, action, details from audit_log where case_id = ? order by audit_id",
-        params=[case_id],
-    ).pl().to_dicts()
-    return {"case": case, "member": member[0] if member else None, "claims": lines,
-            "account_events": events, "audit": history}
+            params=[case["member_id"]],
+        )
+        .pl()
+        .to_dicts()
+    )
+    history = (
+        db.con.sql(
+            "select logged_at, actor, action, details from audit_log where case_id = ? order by audit_id",
+            params=[case_id],
+        )
+        .pl()
+        .to_dicts()
+    )
+    return {
+        "case": case,
+        "member": member[0] if member else None,
+        "claims": lines,
+        "account_events": events,
+        "audit": history,
+    }
 
 
 def assign(db: Database, case_id: str, to: str, actor: str) -> None:
@@ -151,8 +179,13 @@ def decide(db: Database, case_id: str, decision: str, by: str, note: str | None 
         [new_status, decision, by, now, note, now, new_status, case_id],
     )
     db.run_script("queue/rank_open_cases.sql")
-    audit(db, by, "decide", case_id,
-          {"decision": decision, "previous_status": status, "status": new_status, "note": note})
+    audit(
+        db,
+        by,
+        "decide",
+        case_id,
+        {"decision": decision, "previous_status": status, "status": new_status, "note": note},
+    )
     return new_status
 
 
@@ -169,8 +202,9 @@ def export_frame(db: Database, status: str | None = None, top: int | None = None
     return frame.select(*EXPORT_COLUMNS, *[c for c in frame.columns if c not in EXPORT_COLUMNS])
 
 
-def export(db: Database, fmt: str, out: Path, actor: str, status: str | None = None,
-           top: int | None = None) -> tuple[int, str]:
+def export(
+    db: Database, fmt: str, out: Path, actor: str, status: str | None = None, top: int | None = None
+) -> tuple[int, str]:
     """Write the queue to CSV, XLSX or Parquet; return (rows, sha256 of the file)."""
     frame = export_frame(db, status, top)
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -181,15 +215,28 @@ def export(db: Database, fmt: str, out: Path, actor: str, status: str | None = N
         from xlsxwriter import Workbook
 
         # strings stay strings: no formula, no URL conversion (OWASP CSV/formula injection)
-        with Workbook(str(out), {"strings_to_formulas": False, "strings_to_urls": False,
-                                 "strings_to_numbers": False, "remove_timezone": True}) as book:
+        with Workbook(
+            str(out),
+            {
+                "strings_to_formulas": False,
+                "strings_to_urls": False,
+                "strings_to_numbers": False,
+                "remove_timezone": True,
+            },
+        ) as book:
             frame.write_excel(workbook=book, worksheet="cases", autofit=True)
     elif fmt == "parquet":
         frame.write_parquet(out)
     else:
         raise ReviewError("format must be csv, xlsx or parquet")
     digest = hashlib.sha256(out.read_bytes()).hexdigest()
-    audit(db, actor, "export", None,
-          {"format": fmt, "file": str(out), "status": status or "open", "top": top},
-          row_count=frame.height, file_sha256=digest)
+    audit(
+        db,
+        actor,
+        "export",
+        None,
+        {"format": fmt, "file": str(out), "status": status or "open", "top": top},
+        row_count=frame.height,
+        file_sha256=digest,
+    )
     return frame.height, digest

@@ -63,10 +63,15 @@ class _Inputs:
     chunk_size: int
 
 
-@task(name="score-partition", cache_policy=NO_CACHE, persist_result=False,
-      task_run_name="score-partition-{index}")
-def score_partition_task(index: int, part: Partition, providers: pl.DataFrame, model: object,
-                         chunk_size: int) -> tuple[pl.DataFrame, pl.DataFrame]:
+@task(
+    name="score-partition",
+    cache_policy=NO_CACHE,
+    persist_result=False,
+    task_run_name="score-partition-{index}",
+)
+def score_partition_task(
+    index: int, part: Partition, providers: pl.DataFrame, model: object, chunk_size: int
+) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Rules and ensemble on one member-hash partition (runs on a Dask worker)."""
     # Tasks of a worker's threads may share one unpickled model (in-process clusters do not
     # copy it at all), and some PyOD detectors write to themselves while scoring (ECOD): each
@@ -85,8 +90,9 @@ def score_partitions_flow(inputs: _Opaque) -> tuple[pl.DataFrame, pl.DataFrame]:
     return combine.merge([f.result() for f in futures])
 
 
-def check_scheduler(address: str, connect_timeout: float | None = None,
-                    workers_timeout: float | None = None) -> int:
+def check_scheduler(
+    address: str, connect_timeout: float | None = None, workers_timeout: float | None = None
+) -> int:
     """Connect to the scheduler and wait for a worker; return the worker count or raise
     :class:`ScaleOutError` with a one-line message naming the address."""
     from distributed import Client
@@ -123,8 +129,9 @@ def _check_prefect_server() -> None:
         )
 
 
-def score_on_dask(whole: Partition, providers: pl.DataFrame, model: object,
-                  settings: Settings) -> tuple[pl.DataFrame, pl.DataFrame]:
+def score_on_dask(
+    whole: Partition, providers: pl.DataFrame, model: object, settings: Settings
+) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Score ``whole`` partitioned by member hash on the Dask cluster at
     ``settings.dask_address``; same (member results, claim flags) as local scoring."""
     try:

@@ -35,6 +35,7 @@ SCORE_FLOOR = 20.0
 # Per-run scores of this many latest runs are kept (cases keep their own history).
 SCORE_RUNS_KEPT = 30
 
+
 @dataclass
 class ScoreSummary:
     members_scored: int = 0
@@ -98,14 +99,19 @@ def detect(db: Database, settings: Settings, run_id: str) -> tuple[pl.DataFrame,
     return combine.diversify(members, flags), flags
 
 
-def write_scores(db: Database, run_id: str, result: pl.DataFrame, claim_flags: pl.DataFrame,
-                 sample_size: int) -> int:
+def write_scores(
+    db: Database, run_id: str, result: pl.DataFrame, claim_flags: pl.DataFrame, sample_size: int
+) -> int:
     """Store this run's member and claim scores; return members flagged."""
     c = pl.col
     as_of = db.con.execute("select max(as_of_date) from f_member_profile").fetchall()[0][0]
     kept = result.filter(c("score") >= SCORE_FLOOR).select(
         pl.lit(run_id).alias("run_id"),
-        "member_id", "score", "rule_score", "ensemble_score", "detector_scores",
+        "member_id",
+        "score",
+        "rule_score",
+        "ensemble_score",
+        "detector_scores",
         reason_codes=c("reason_codes").list.join(";"),
         reasons=c("reasons").list.join(" | "),
         amount_at_risk=c("amount_at_risk"),
@@ -114,8 +120,9 @@ def write_scores(db: Database, run_id: str, result: pl.DataFrame, claim_flags: p
     db.con.register("kept_scores", kept.to_arrow())
     db.con.execute("insert into member_scores by name select * from kept_scores")
     db.con.unregister("kept_scores")
-    flags = claim_flags.select(pl.lit(run_id).alias("run_id"), "claim_id", "member_id",
-                               "reason_code", "weight", "reason")
+    flags = claim_flags.select(
+        pl.lit(run_id).alias("run_id"), "claim_id", "member_id", "reason_code", "weight", "reason"
+    )
     db.con.register("claim_flags", flags.to_arrow())
     db.con.execute("insert into claim_scores by name select * from claim_flags")
     db.con.unregister("claim_flags")
@@ -129,8 +136,15 @@ def write_scores(db: Database, run_id: str, result: pl.DataFrame, claim_flags: p
         )
     db.con.execute(
         "insert into score_runs values (?, ?, ?, ?, ?, ?, ?)",
-        [run_id, datetime.now(UTC), as_of, result.height, flagged, "rules+" + "+".join(combine.ENSEMBLE_DETECTORS),
-         sample_size],
+        [
+            run_id,
+            datetime.now(UTC),
+            as_of,
+            result.height,
+            flagged,
+            "rules+" + "+".join(combine.ENSEMBLE_DETECTORS),
+            sample_size,
+        ],
     )
     return flagged
 
@@ -139,7 +153,11 @@ def refresh_queue(db: Database, run_id: str, result: pl.DataFrame) -> tuple[int,
     """Attach this run's candidates to the queue; return (open cases, cases opened)."""
     c = pl.col
     candidates = result.filter(c("is_candidate")).select(
-        "member_id", "score", "rule_score", "ensemble_score", "claim_ids",
+        "member_id",
+        "score",
+        "rule_score",
+        "ensemble_score",
+        "claim_ids",
         reason_codes=c("reason_codes").list.join(";"),
         reasons=c("reasons").list.join(" | "),
     )
@@ -169,8 +187,9 @@ class ScoreSteps:
 LOCAL_STEPS = ScoreSteps()
 
 
-def score_and_queue(db: Database, settings: Settings, run_id: str,
-                    steps: ScoreSteps = LOCAL_STEPS) -> ScoreSummary:
+def score_and_queue(
+    db: Database, settings: Settings, run_id: str, steps: ScoreSteps = LOCAL_STEPS
+) -> ScoreSummary:
     """Build features, detect, store scores and refresh the queue (caller's transaction)."""
     summary = ScoreSummary()
     t0 = time.perf_counter()
@@ -202,5 +221,7 @@ def run_checks(db: Database) -> dict[str, int]:
         counts[name] = db.con.execute(f"select count(*) from ({sql_text(relative)})").fetchall()[0][0]
     failed = {k: v for k, v in counts.items() if v}
     if failed:
-        raise DataCheckFailed("data checks failed: " + ", ".join(f"{k} ({v} rows)" for k, v in failed.items()))
+        raise DataCheckFailed(
+            "data checks failed: " + ", ".join(f"{k} ({v} rows)" for k, v in failed.items())
+        )
     return counts

@@ -37,9 +37,7 @@ class Settings(BaseSettings):
     report_dir: Path | None = Field(default=None, description="run reports (default: beside the db)")
     memory_limit: str = Field(default="4GB", description="DuckDB memory limit")
     threads: int | None = Field(default=None, description="DuckDB threads (default: all cores)")
-    score_sample_size: int = Field(
-        default=200_000, description="members sampled to fit the PyOD detectors"
-    )
+    score_sample_size: int = Field(default=200_000, description="members sampled to fit the PyOD detectors")
     score_chunk_size: int = Field(default=250_000, description="members scored per chunk")
     telemetry: bool = Field(default=False, description="allow Prefect's telemetry")
     dask_address: str | None = Field(
@@ -67,9 +65,11 @@ class Settings(BaseSettings):
 
 def apply_privacy_defaults(settings: Settings | None = None) -> None:
     """Turn Prefect's telemetry off (unless allowed) before Prefect is imported."""
-    telemetry = settings.telemetry if settings else os.environ.get(
-        "CLAIMWATCH_TELEMETRY", ""
-    ).lower() in {"1", "true", "yes"}
+    telemetry = (
+        settings.telemetry
+        if settings
+        else os.environ.get("CLAIMWATCH_TELEMETRY", "").lower() in {"1", "true", "yes"}
+    )
     for name, value in _PRIVACY_DEFAULTS.items():
         if telemetry and name in {"PREFECT_SERVER_ANALYTICS_ENABLED", "DO_NOT_TRACK"}:
             continue

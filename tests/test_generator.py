@@ -8,10 +8,11 @@ from pathlib import Path
 
 import polars as pl
 import pytest
-from claimwatch.sample_data.generator import SCENARIOS, generate_inbox
 from stdnum import iban as std_iban
 from stdnum import luhn
 from stdnum.fr import nir as std_nir
+
+from claimwatch.sample_data.generator import SCENARIOS, generate_inbox
 
 REQUIRED = {
     "members": {"member_id", "subscriber_id", "birth_date", "sex", "postcode", "contract_start"},

@@ -12,6 +12,8 @@ from pathlib import Path
 
 import polars as pl
 import pytest
+from sklearn.metrics import roc_auc_score
+
 from claimwatch.db import connect
 from claimwatch.detectors import combine
 from claimwatch.evaluate import evaluate
@@ -19,8 +21,6 @@ from claimwatch.ingest import ingest_batch
 from claimwatch.sample_data.generator import generate_inbox
 from claimwatch.score import score_and_queue
 from claimwatch.settings import Settings
-from sklearn.metrics import roc_auc_score
-
 from tests.conftest import TEST_KEY
 
 SEEDS = (7, 2026)
@@ -79,8 +79,13 @@ def test_labels_and_queue_are_not_empty(outcome):
     report = outcome.report
     assert report["fraud_members"] == len(outcome.fraud_members) > 20
     assert report["open_cases"] >= 100
-    assert set(report["per_scenario"]) == {"ato_iban", "contact_hijack", "duplicate", "fake_provider",
-                                           "mule_ring"}
+    assert set(report["per_scenario"]) == {
+        "ato_iban",
+        "contact_hijack",
+        "duplicate",
+        "fake_provider",
+        "mule_ring",
+    }
 
 
 def test_case_precision_at_50(outcome):

@@ -59,7 +59,11 @@ def test_parameters_are_checked_in_init(params):
 def test_init_keeps_parameters_and_fits_nothing():
     model = AnomalyEnsemble(detectors=("hbos",), sample_size=100, ecod_sample_size=50, random_state=3)
     assert (model.detectors, model.sample_size, model.ecod_sample_size, model.random_state) == (
-        ("hbos",), 100, 50, 3)
+        ("hbos",),
+        100,
+        50,
+        3,
+    )
     assert not [name for name in vars(model) if name.endswith("_")]
 
 
@@ -107,8 +111,13 @@ def test_scores_are_ranks_in_zero_one(fitted, data):
     X, _ = data
     rng = np.random.default_rng(1)
     # new data, including rows far beyond anything seen in training on every side
-    new = np.vstack([rng.normal(size=(50, len(FEATURES))), np.full((1, len(FEATURES)), 50.0),
-                     np.full((1, len(FEATURES)), -50.0)])
+    new = np.vstack(
+        [
+            rng.normal(size=(50, len(FEATURES))),
+            np.full((1, len(FEATURES)), 50.0),
+            np.full((1, len(FEATURES)), -50.0),
+        ]
+    )
     for scores in (fitted.decision_function(X), fitted.decision_function(new)):
         assert scores.min() >= 0.0
         assert scores.max() <= 1.0

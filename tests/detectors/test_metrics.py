@@ -6,8 +6,9 @@ import math
 
 import numpy as np
 import pytest
-from claimwatch.detectors.metrics import average_precision, precision_at_k, recall_at_k
 from sklearn.metrics import average_precision_score
+
+from claimwatch.detectors.metrics import average_precision, precision_at_k, recall_at_k
 
 # A queue of 6 cases, best first; 1 = the member was defrauded. 4 defrauded members in all,
 # one of whom never made it into the queue.

@@ -10,6 +10,7 @@ from datetime import date
 
 import polars as pl
 import pytest
+
 from claimwatch.detectors import rules
 
 # --------------------------------------------------------------------------- IBAN changes
@@ -88,20 +89,35 @@ def test_takeover_pattern_scores_high():
     # later (fast upload 0.35 + high-risk upload 0.2):
     # 1 - 0.65 * 0.65 * 0.75 * 0.85 * 0.65 * 0.8 = 1 - 0.140 = 0.86
     row = scored_change(
-        channel="web", security_events_14d_before=1, hours_since_security_event=50,
-        contact_changes_30d_before=1, hours_since_contact_change=20,
-        new_bank_online=True, new_bank_share=0.001, household_members_on_new_iban=0,
-        payments_30d=2, uploaded_payments_30d=2, high_risk_payments_30d=2, days_to_first_payment=2,
-        amount_paid_30d=449.6, categories_paid_30d="optical",
+        channel="web",
+        security_events_14d_before=1,
+        hours_since_security_event=50,
+        contact_changes_30d_before=1,
+        hours_since_contact_change=20,
+        new_bank_online=True,
+        new_bank_share=0.001,
+        household_members_on_new_iban=0,
+        payments_30d=2,
+        uploaded_payments_30d=2,
+        high_risk_payments_30d=2,
+        days_to_first_payment=2,
+        amount_paid_30d=449.6,
+        categories_paid_30d="optical",
     )
     assert row["takeover_score"] >= 0.8
 
 
 def test_takeover_reason_names_the_security_event_and_the_payment():
     row = scored_change(
-        channel="web", security_events_14d_before=1, hours_since_security_event=50,
-        payments_30d=2, uploaded_payments_30d=2, high_risk_payments_30d=2, days_to_first_payment=2,
-        amount_paid_30d=449.6, categories_paid_30d="optical",
+        channel="web",
+        security_events_14d_before=1,
+        hours_since_security_event=50,
+        payments_30d=2,
+        uploaded_payments_30d=2,
+        high_risk_payments_30d=2,
+        days_to_first_payment=2,
+        amount_paid_30d=449.6,
+        categories_paid_30d="optical",
     )
     reason = row["takeover_reason"]
     assert reason.startswith("IBAN changed on 2026-03-02 via web")
@@ -128,13 +144,17 @@ def test_legitimate_reason_has_no_empty_parentheses():
     reason = scored_change()["takeover_reason"]
     assert "()" not in reason
     assert reason.endswith(
-        "then 1 payment(s) (consultation, 8 €) to it within 30 days, first after 10 day(s)")
+        "then 1 payment(s) (consultation, 8 €) to it within 30 days, first after 10 day(s)"
+    )
 
 
 def test_border_worker_moving_between_foreign_accounts_gets_no_foreign_component():
     abroad = {
-        "new_iban_foreign": True, "new_iban_country": "LU", "foreign_ip_events_14d": 2,
-        "foreign_ip_country": "LU", "new_bank_share": 0.05,
+        "new_iban_foreign": True,
+        "new_iban_country": "LU",
+        "foreign_ip_events_14d": 2,
+        "foreign_ip_country": "LU",
+        "new_bank_share": 0.05,
     }
     # previous account in Switzerland, new one in Luxembourg, sessions from Luxembourg: a
     # frontalier; neither "new bank abroad" nor "foreign IP" applies, and nothing else fires
@@ -159,10 +179,12 @@ def test_security_event_counts_less_after_three_days():
 def test_account_shared_with_other_contracts_adds_to_the_takeover():
     # 3 contracts, 3 addresses, 2 departments on the new account (0.5 today): enough on its own
     # for a takeover line (>= 0.3); one department is a household or a guardianship, not a ring
-    row = scored_change(new_iban_subscribers_linked=3, new_iban_postcodes_linked=3,
-                        new_iban_departments_linked=2)
-    local = scored_change(new_iban_subscribers_linked=3, new_iban_postcodes_linked=3,
-                          new_iban_departments_linked=1)
+    row = scored_change(
+        new_iban_subscribers_linked=3, new_iban_postcodes_linked=3, new_iban_departments_linked=2
+    )
+    local = scored_change(
+        new_iban_subscribers_linked=3, new_iban_postcodes_linked=3, new_iban_departments_linked=1
+    )
     assert row["takeover_score"] >= 0.3
     assert local["takeover_score"] == 0.0
     assert "account also used by 2 other contract(s)" in row["takeover_reason"]
@@ -186,9 +208,15 @@ PROVIDER_SCHEMA = {
 # A large optician known for years, patients as exposed as the portfolio (31% vs 30%):
 # exposure_z = (124 - 400 * 0.3) / sqrt(400 * 0.3 * 0.7) = 4 / 9.17 = 0.44
 OLD_PROVIDER = {
-    "provider_id": "750000001", "first_seen": date(2025, 1, 3), "patients": 400,
-    "exposed_share": 0.31, "portfolio_exposure_rate": 0.3, "exposure_z": 0.44,
-    "new_to_portfolio": False, "first_visit_span_days": 600, "outside_department_share": 0.1,
+    "provider_id": "750000001",
+    "first_seen": date(2025, 1, 3),
+    "patients": 400,
+    "exposed_share": 0.31,
+    "portfolio_exposure_rate": 0.3,
+    "exposure_z": 0.44,
+    "new_to_portfolio": False,
+    "first_visit_span_days": 600,
+    "outside_department_share": 0.1,
     "registry_key_valid": True,
 }
 
@@ -206,16 +234,32 @@ def test_fake_provider_scores_high():
     # exposure z >= 5 (0.7), new and all first visits within 60 days (0.3), 90% of patients
     # outside its department (0.3), bad registry key (0.35):
     # 1 - 0.3 * 0.7 * 0.7 * 0.65 = 1 - 0.096 = 0.90
-    score = provider_score(**EXPOSED, first_seen=date(2026, 5, 1), new_to_portfolio=True,
-                           first_visit_span_days=60, outside_department_share=0.9,
-                           registry_key_valid=False)
+    score = provider_score(
+        **EXPOSED,
+        first_seen=date(2026, 5, 1),
+        new_to_portfolio=True,
+        first_visit_span_days=60,
+        outside_department_share=0.9,
+        registry_key_valid=False,
+    )
     assert score > 0.8
 
 
 def test_fake_provider_reason_tells_the_exposure():
-    frame = pl.DataFrame([{**OLD_PROVIDER, **EXPOSED, "provider_id": "123456789", "new_to_portfolio": True,
-                           "first_seen": date(2026, 5, 1), "first_visit_span_days": 60,
-                           "registry_key_valid": False}], schema=PROVIDER_SCHEMA)
+    frame = pl.DataFrame(
+        [
+            {
+                **OLD_PROVIDER,
+                **EXPOSED,
+                "provider_id": "123456789",
+                "new_to_portfolio": True,
+                "first_seen": date(2026, 5, 1),
+                "first_visit_span_days": 60,
+                "registry_key_valid": False,
+            }
+        ],
+        schema=PROVIDER_SCHEMA,
+    )
     reason = rules.score_providers(frame)["provider_reason"][0]
     assert reason == (
         "billed by provider 123456789 (first seen 2026-05-01, 20 members, 85% breach-exposed vs 30% overall, "
@@ -239,8 +283,15 @@ def test_exposure_alone_is_not_enough():
 def test_no_exposure_no_fake_provider_flag():
     # new, sudden, far and a bad key, but patients not over-exposed: exposure ties the provider
     # to the breach, without it nothing fires
-    assert provider_score(new_to_portfolio=True, first_visit_span_days=30, outside_department_share=0.9,
-                          registry_key_valid=False) == 0.0
+    assert (
+        provider_score(
+            new_to_portfolio=True,
+            first_visit_span_days=30,
+            outside_department_share=0.9,
+            registry_key_valid=False,
+        )
+        == 0.0
+    )
 
 
 def test_too_few_patients_is_not_over_exposed():
@@ -281,21 +332,44 @@ SIGNAL_SCHEMA = {
 
 # A plain line: a GP consultation sent by the Assurance Maladie, paid to the member's own account.
 PLAIN_LINE = {
-    "claim_id": "C0", "member_id": "M0", "claimed_amount": 7.5, "care_date": date(2026, 4, 1),
-    "source": "noemie", "care_category": "consultation", "act_code": "G", "provider_id": "OK",
-    "billed_amount": 30.0, "is_duplicate_payment": False, "duplicate_of_source": None,
-    "duplicate_of_claim_id": None, "iban_change_event_id": None, "payee_iban_hash": "a1" * 32,
+    "claim_id": "C0",
+    "member_id": "M0",
+    "claimed_amount": 7.5,
+    "care_date": date(2026, 4, 1),
+    "source": "noemie",
+    "care_category": "consultation",
+    "act_code": "G",
+    "provider_id": "OK",
+    "billed_amount": 30.0,
+    "is_duplicate_payment": False,
+    "duplicate_of_source": None,
+    "duplicate_of_claim_id": None,
+    "iban_change_event_id": None,
+    "payee_iban_hash": "a1" * 32,
     "payee_iban_members_linked": 1,
-    "payee_iban_subscribers_linked": 1, "payee_iban_postcodes_linked": 1, "payee_iban_departments_linked": 1,
-    "payee_iban_members_switched": 0, "payee_iban_switch_span_days": None, "member_sent": False,
-    "high_risk_category": False, "after_breach": False, "first_use_of_category": False,
-    "amount_peer_z": 0.1, "days_since_previous_care": 30,
+    "payee_iban_subscribers_linked": 1,
+    "payee_iban_postcodes_linked": 1,
+    "payee_iban_departments_linked": 1,
+    "payee_iban_members_switched": 0,
+    "payee_iban_switch_span_days": None,
+    "member_sent": False,
+    "high_risk_category": False,
+    "after_breach": False,
+    "first_use_of_category": False,
+    "amount_peer_z": 0.1,
+    "days_since_previous_care": 30,
 }
 
 # A member's first optical invoice, uploaded after the breach: the base of the two behaviour rules.
 UPLOADED_OPTICAL = {
-    "source": "member_upload", "member_sent": True, "care_category": "optical", "high_risk_category": True,
-    "after_breach": True, "claimed_amount": 420.0, "billed_amount": 480.0, "act_code": "2200393",
+    "source": "member_upload",
+    "member_sent": True,
+    "care_category": "optical",
+    "high_risk_category": True,
+    "after_breach": True,
+    "claimed_amount": 420.0,
+    "billed_amount": 480.0,
+    "act_code": "2200393",
 }
 
 # a second payment of line C0 (same care, another channel)
@@ -310,32 +384,60 @@ LINES = {
     # paid to an account set by change E2, scored 0.2: below the 0.3 threshold
     "weak_change": {"iban_change_event_id": "E2"},
     # account of 2 contracts at 2 addresses in one department, not switched in a burst: weak mule
-    "shared_two": {"payee_iban_subscribers_linked": 2, "payee_iban_postcodes_linked": 2,
-                   "payee_iban_members_linked": 2},
+    "shared_two": {
+        "payee_iban_subscribers_linked": 2,
+        "payee_iban_postcodes_linked": 2,
+        "payee_iban_members_linked": 2,
+    },
     # a couple with two contracts at one address: one postcode, not a mule
-    "couple": {"payee_iban_subscribers_linked": 2, "payee_iban_postcodes_linked": 1,
-               "payee_iban_members_linked": 2},
+    "couple": {
+        "payee_iban_subscribers_linked": 2,
+        "payee_iban_postcodes_linked": 1,
+        "payee_iban_members_linked": 2,
+    },
     # a family that moved: one contract, several postcodes, not a mule
-    "one_contract": {"payee_iban_subscribers_linked": 1, "payee_iban_postcodes_linked": 3,
-                     "payee_iban_members_linked": 4},
+    "one_contract": {
+        "payee_iban_subscribers_linked": 1,
+        "payee_iban_postcodes_linked": 3,
+        "payee_iban_members_linked": 4,
+    },
     # 3 contracts in 3 departments: a ring
-    "ring_three": {"payee_iban_subscribers_linked": 3, "payee_iban_postcodes_linked": 3,
-                   "payee_iban_departments_linked": 3, "payee_iban_members_linked": 3},
+    "ring_three": {
+        "payee_iban_subscribers_linked": 3,
+        "payee_iban_postcodes_linked": 3,
+        "payee_iban_departments_linked": 3,
+        "payee_iban_members_linked": 3,
+    },
     # 2 contracts in 2 departments, both switched to the account within 20 days: a ring
-    "ring_switched": {"payee_iban_subscribers_linked": 2, "payee_iban_postcodes_linked": 2,
-                      "payee_iban_departments_linked": 2, "payee_iban_members_linked": 2,
-                      "payee_iban_members_switched": 2, "payee_iban_switch_span_days": 20},
+    "ring_switched": {
+        "payee_iban_subscribers_linked": 2,
+        "payee_iban_postcodes_linked": 2,
+        "payee_iban_departments_linked": 2,
+        "payee_iban_members_linked": 2,
+        "payee_iban_members_switched": 2,
+        "payee_iban_switch_span_days": 20,
+    },
     # a guardianship association: 6 protected adults of one department, set over years
-    "guardianship": {"payee_iban_subscribers_linked": 6, "payee_iban_postcodes_linked": 6,
-                     "payee_iban_departments_linked": 1, "payee_iban_members_linked": 6,
-                     "payee_iban_members_switched": 6, "payee_iban_switch_span_days": 900},
+    "guardianship": {
+        "payee_iban_subscribers_linked": 6,
+        "payee_iban_postcodes_linked": 6,
+        "payee_iban_departments_linked": 1,
+        "payee_iban_members_linked": 6,
+        "payee_iban_members_switched": 6,
+        "payee_iban_switch_span_days": 900,
+    },
     "bad_provider": {"provider_id": "FAKE"},
     "dup_uploaded": {**DUPLICATE, "source": "member_upload", "member_sent": True, "claimed_amount": 500.0},
     "dup_tiers_payant": {**DUPLICATE, "source": "tiers_payant", "claimed_amount": 500.0},
     "dup_uploaded_small": {**DUPLICATE, "source": "paper", "member_sent": True, "claimed_amount": 1.0},
     # complement invoice of a noemie line: a second line for the same care, not a second payment
-    "complement": {"is_duplicate_payment": False, "source": "member_upload", "member_sent": True,
-                   "duplicate_of_source": "noemie", "duplicate_of_claim_id": "C0"},
+    "complement": {
+        "is_duplicate_payment": False,
+        "source": "member_upload",
+        "member_sent": True,
+        "duplicate_of_source": "noemie",
+        "duplicate_of_claim_id": "C0",
+    },
     "new_category": {**UPLOADED_OPTICAL, "first_use_of_category": True, "amount_peer_z": 2.0},
     "dormant": {**UPLOADED_OPTICAL, "days_since_previous_care": 200},
 }
@@ -361,18 +463,25 @@ EXPECTED_CODES = {
 }
 
 SCORED_CHANGES = pl.DataFrame(
-    {"event_id": ["E1", "E2"], "takeover_score": [0.8, 0.2],
-     "takeover_reason": ["IBAN changed on 2026-03-30 via web (online bank)", "IBAN changed"]}
+    {
+        "event_id": ["E1", "E2"],
+        "takeover_score": [0.8, 0.2],
+        "takeover_reason": ["IBAN changed on 2026-03-30 via web (online bank)", "IBAN changed"],
+    }
 )
 SCORED_PROVIDERS = pl.DataFrame(
-    {"provider_id": ["OK", "FAKE"], "provider_score": [0.0, 0.9],
-     "provider_reason": ["billed by provider OK", "billed by provider FAKE (invalid registry check key)"]}
+    {
+        "provider_id": ["OK", "FAKE"],
+        "provider_score": [0.0, 0.9],
+        "provider_reason": ["billed by provider OK", "billed by provider FAKE (invalid registry check key)"],
+    }
 )
 
 
 def signals(lines: dict[str, dict]) -> pl.DataFrame:
-    rows = [{**PLAIN_LINE, **fields, "claim_id": name, "member_id": f"M_{name}"}
-            for name, fields in lines.items()]
+    rows = [
+        {**PLAIN_LINE, **fields, "claim_id": name, "member_id": f"M_{name}"} for name, fields in lines.items()
+    ]
     return pl.DataFrame(rows, schema=SIGNAL_SCHEMA)
 
 
@@ -409,12 +518,16 @@ def test_mule_weights_tell_rings_from_shared_accounts(flags):
     # a ring of 3 contracts across departments (0.85 today) > a fast switch of 2 contracts across
     # departments (0.7) > anything else (0.35). A guardianship association (one department,
     # over years) is no ring: it gets the weak weight, like 2 contracts in one department.
-    w = {name: weight_of(flags, name, "MULE_ACCOUNT")
-         for name in ("ring_three", "ring_switched", "shared_two", "guardianship")}
+    w = {
+        name: weight_of(flags, name, "MULE_ACCOUNT")
+        for name in ("ring_three", "ring_switched", "shared_two", "guardianship")
+    }
     assert w["ring_three"] > w["ring_switched"] > w["shared_two"] == w["guardianship"] > 0
     reason = flags.filter(pl.col("claim_id") == "ring_switched")["reason"][0]
-    assert reason == ("paid to an account shared by 2 members of 2 different contracts at 2 addresses "
-                      "in 2 department(s), set on 2 of them within 20 days")
+    assert reason == (
+        "paid to an account shared by 2 members of 2 different contracts at 2 addresses "
+        "in 2 department(s), set on 2 of them within 20 days"
+    )
 
 
 def test_mule_weight_on_a_diverted_line_is_discounted(flags):
@@ -423,7 +536,8 @@ def test_mule_weight_on_a_diverted_line_is_discounted(flags):
     out = rules.flag_claims(signals({"x": line}), SCORED_CHANGES, SCORED_PROVIDERS)
     assert out["reason_code"].to_list() == ["MULE_ACCOUNT"]
     assert weight_of(flags, "ring_three", "MULE_ACCOUNT") == pytest.approx(
-        out["weight"][0] * rules.DIVERTED_LINE_FACTOR)
+        out["weight"][0] * rules.DIVERTED_LINE_FACTOR
+    )
     assert out["weight"][0] >= 0.8  # a ring on a member-sent invoice is strong evidence
 
 
@@ -449,8 +563,10 @@ def test_duplicate_weight_and_reason(flags):
     assert 1 >= uploaded > small >= 0.75
     assert uploaded > tiers_payant >= 0.3
     reason = flags.filter(pl.col("claim_id") == "dup_uploaded")["reason"][0]
-    assert reason == ("same care (act G on 2026-04-01, 30 €) already paid via noemie (line C0), "
-                      "claimed again via member_upload")
+    assert reason == (
+        "same care (act G on 2026-04-01, 30 €) already paid via noemie (line C0), "
+        "claimed again via member_upload"
+    )
 
 
 def test_duplicate_weight_is_capped_for_large_amounts():
@@ -485,8 +601,10 @@ def test_new_category_needs_every_condition(missing):
 
 
 def test_dormancy_starts_at_180_days():
-    lines = {"d179": {**UPLOADED_OPTICAL, "days_since_previous_care": 179},
-             "d180": {**UPLOADED_OPTICAL, "days_since_previous_care": 180}}
+    lines = {
+        "d179": {**UPLOADED_OPTICAL, "days_since_previous_care": 179},
+        "d180": {**UPLOADED_OPTICAL, "days_since_previous_care": 180},
+    }
     out = rules.flag_claims(signals(lines), SCORED_CHANGES, SCORED_PROVIDERS)
     assert out.select("claim_id", "reason_code").rows() == [("d180", "DORMANT_THEN_INVOICE")]
     assert out["reason"][0] == "no care for 180 days, then a optical invoice (420 €) sent via member_upload"
@@ -494,10 +612,20 @@ def test_dormancy_starts_at_180_days():
 
 # --------------------------------------------------------------------------- members
 
-FLAG_SCHEMA = {"claim_id": pl.String, "member_id": pl.String, "claimed_amount": pl.Float64,
-               "reason_code": pl.String, "weight": pl.Float64, "reason": pl.String}
-MEMBER_REASON_SCHEMA = {"member_id": pl.String, "reason_code": pl.String, "weight": pl.Float64,
-                        "reason": pl.String}
+FLAG_SCHEMA = {
+    "claim_id": pl.String,
+    "member_id": pl.String,
+    "claimed_amount": pl.Float64,
+    "reason_code": pl.String,
+    "weight": pl.Float64,
+    "reason": pl.String,
+}
+MEMBER_REASON_SCHEMA = {
+    "member_id": pl.String,
+    "reason_code": pl.String,
+    "weight": pl.Float64,
+    "reason": pl.String,
+}
 
 
 def combine(flag_rows: list[tuple], member_rows: list[tuple] = ()) -> dict[str, dict]:
@@ -513,8 +641,9 @@ def test_two_reasons_combine_by_damped_noisy_or():
     # weight: 1 - (1 - 0.5) * (1 - s * 0.5); s = 0.5 gives 0.625, s = 1 would be the plain
     # noisy-OR 0.75. Either way more than one reason alone (0.5), less than certainty.
     s = rules.SECONDARY_REASON_SHARE
-    out = combine([("C1", "M1", 100.0, "MULE_ACCOUNT", 0.5, "mule"),
-                   ("C2", "M1", 50.0, "DUPLICATE_CLAIM", 0.5, "dup")])
+    out = combine(
+        [("C1", "M1", 100.0, "MULE_ACCOUNT", 0.5, "mule"), ("C2", "M1", 50.0, "DUPLICATE_CLAIM", 0.5, "dup")]
+    )
     assert out["M1"]["rule_score"] == pytest.approx(1 - 0.5 * (1 - s * 0.5))
     assert 0.5 < out["M1"]["rule_score"] <= 0.75
 
@@ -523,26 +652,35 @@ def test_the_strongest_reason_counts_in_full_whatever_the_input_order():
     # weak reason first in the input: the 0.8 must still be the one counted in full:
     # 1 - (1 - 0.8) * (1 - s * 0.3) = 1 - 0.2 * 0.85 = 0.83 with s = 0.5
     s = rules.SECONDARY_REASON_SHARE
-    out = combine([("C1", "M1", 10.0, "MULE_ACCOUNT", 0.3, "mule"),
-                   ("C2", "M1", 10.0, "ACCOUNT_TAKEOVER", 0.8, "ato")])
+    out = combine(
+        [("C1", "M1", 10.0, "MULE_ACCOUNT", 0.3, "mule"), ("C2", "M1", 10.0, "ACCOUNT_TAKEOVER", 0.8, "ato")]
+    )
     assert out["M1"]["rule_score"] == pytest.approx(1 - 0.2 * (1 - s * 0.3))
     assert out["M1"]["weights"] == [0.8, 0.3]
 
 
 def test_same_code_on_several_lines_counts_once_at_its_strongest():
     # three duplicate lines 0.5, 0.5, 0.85: the code weighs max = 0.85, not 1 - 0.5 * 0.5 * 0.15
-    out = combine([("C1", "M1", 10.0, "DUPLICATE_CLAIM", 0.5, "weak"),
-                   ("C2", "M1", 10.0, "DUPLICATE_CLAIM", 0.5, "weak"),
-                   ("C3", "M1", 10.0, "DUPLICATE_CLAIM", 0.85, "strong")])
+    out = combine(
+        [
+            ("C1", "M1", 10.0, "DUPLICATE_CLAIM", 0.5, "weak"),
+            ("C2", "M1", 10.0, "DUPLICATE_CLAIM", 0.5, "weak"),
+            ("C3", "M1", 10.0, "DUPLICATE_CLAIM", 0.85, "strong"),
+        ]
+    )
     assert out["M1"]["rule_score"] == pytest.approx(0.85)
     assert out["M1"]["reasons"] == ["strong"]  # the reason of the strongest line
 
 
 def test_amount_at_risk_counts_a_line_once():
     # C1 (100 €) has two reasons, C2 (40 €) one: 100 + 40 = 140, not 240
-    out = combine([("C1", "M1", 100.0, "MULE_ACCOUNT", 0.7, "mule"),
-                   ("C1", "M1", 100.0, "ACCOUNT_TAKEOVER", 0.8, "ato"),
-                   ("C2", "M1", 40.0, "ACCOUNT_TAKEOVER", 0.6, "ato")])
+    out = combine(
+        [
+            ("C1", "M1", 100.0, "MULE_ACCOUNT", 0.7, "mule"),
+            ("C1", "M1", 100.0, "ACCOUNT_TAKEOVER", 0.8, "ato"),
+            ("C2", "M1", 40.0, "ACCOUNT_TAKEOVER", 0.6, "ato"),
+        ]
+    )
     assert out["M1"]["amount_at_risk"] == pytest.approx(140.0)
     assert out["M1"]["claim_ids"] == ["C1", "C2"]
     # strongest first: takeover (0.8) before mule (0.7)
@@ -559,8 +697,10 @@ def test_weak_line_flags_do_not_make_lines_suspicious():
 def test_breach_exposure_alone_never_adds_claim_lines():
     out = combine(
         [("C9", "M2", 80.0, "MULE_ACCOUNT", 0.7, "mule")],
-        [("M1", "BREACH_EXPOSED", 0.05, "identifiers (email) in 1 breach list(s)"),
-         ("M2", "BREACH_EXPOSED", 0.05, "identifiers (nir) in 1 breach list(s)")],
+        [
+            ("M1", "BREACH_EXPOSED", 0.05, "identifiers (email) in 1 breach list(s)"),
+            ("M2", "BREACH_EXPOSED", 0.05, "identifiers (nir) in 1 breach list(s)"),
+        ],
     )
     assert out["M1"]["rule_score"] == pytest.approx(0.05)
     assert (out["M1"]["claim_ids"], out["M1"]["amount_at_risk"]) == ([], 0.0)
@@ -572,22 +712,35 @@ def test_breach_exposure_alone_never_adds_claim_lines():
 
 
 def test_member_only_reasons_hold_pending_takeovers_and_exposure():
-    scored = pl.DataFrame({
-        "member_id": ["M1", "M2", "M3"],
-        "payments_30d": [0, 0, 3],
-        "takeover_score": [0.8, 0.4, 0.9],
-        "takeover_reason": ["IBAN changed (online bank)", "IBAN changed", "IBAN changed"],
-    })
-    profile = pl.DataFrame({
-        "member_id": ["M1", "M4"], "breach_count": [0, 2], "breach_matched_types": [None, "email,nir"],
-        "first_breach_date": [None, date(2025, 12, 1)],
-    }, schema={"member_id": pl.String, "breach_count": pl.Int64, "breach_matched_types": pl.String,
-               "first_breach_date": pl.Date})
+    scored = pl.DataFrame(
+        {
+            "member_id": ["M1", "M2", "M3"],
+            "payments_30d": [0, 0, 3],
+            "takeover_score": [0.8, 0.4, 0.9],
+            "takeover_reason": ["IBAN changed (online bank)", "IBAN changed", "IBAN changed"],
+        }
+    )
+    profile = pl.DataFrame(
+        {
+            "member_id": ["M1", "M4"],
+            "breach_count": [0, 2],
+            "breach_matched_types": [None, "email,nir"],
+            "first_breach_date": [None, date(2025, 12, 1)],
+        },
+        schema={
+            "member_id": pl.String,
+            "breach_count": pl.Int64,
+            "breach_matched_types": pl.String,
+            "first_breach_date": pl.Date,
+        },
+    )
     out = rules.member_only_reasons(scored, profile).sort("member_id")
     # M1: takeover >= 0.5 with no payment yet, discounted as no money moved (0.8 * 0.5 today);
     # M2 under 0.5; M3 paid (its lines carry ACCOUNT_TAKEOVER instead); M4 in 2 breaches
     assert out.select("member_id", "reason_code").rows() == [
-        ("M1", "TAKEOVER_NO_PAYMENT_YET"), ("M4", "BREACH_EXPOSED")]
+        ("M1", "TAKEOVER_NO_PAYMENT_YET"),
+        ("M4", "BREACH_EXPOSED"),
+    ]
     assert 0 < out["weight"][0] < 0.8
     assert out["weight"][1] == rules.RULES["BREACH_EXPOSED"].weight
     assert out["reason"].to_list() == [
@@ -612,8 +765,13 @@ def test_member_only_reasons_hold_pending_takeovers_and_exposure():
     ],
 )
 def test_noisy_or(weights, expected):
-    frame = pl.DataFrame({f"w{i}": [w] for i, w in enumerate(weights)},
-                         schema={f"w{i}": pl.Float64 for i in range(len(weights))})
-    value = frame.select(rules.noisy_or([pl.col(n) for n in frame.columns]).alias("p")) if weights else \
-        pl.select(rules.noisy_or([]).alias("p"))
+    frame = pl.DataFrame(
+        {f"w{i}": [w] for i, w in enumerate(weights)},
+        schema={f"w{i}": pl.Float64 for i in range(len(weights))},
+    )
+    value = (
+        frame.select(rules.noisy_or([pl.col(n) for n in frame.columns]).alias("p"))
+        if weights
+        else pl.select(rules.noisy_or([]).alias("p"))
+    )
     assert value["p"][0] == pytest.approx(expected)

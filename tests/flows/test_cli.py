@@ -10,12 +10,12 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from claimwatch import cli
-from claimwatch.publish import publish_analytics_copy
-from claimwatch.settings import Settings
 from rich.console import Console
 from typer.testing import CliRunner
 
+from claimwatch import cli
+from claimwatch.publish import publish_analytics_copy
+from claimwatch.settings import Settings
 from tests.flows import test_review
 
 queue_template = test_review.queue_template
@@ -97,20 +97,25 @@ def test_queue_assign_and_decide(live):
     assert query(live.db, "select status, assigned_to from cases where case_id = ?", [case]) == [
         ("in_review", "alice")
     ]
-    result = invoke(live, "queue", "decide", case, "--decision", "fraud", "--by", "carol",
-                    "--note", "member confirmed")
+    result = invoke(
+        live, "queue", "decide", case, "--decision", "fraud", "--by", "carol", "--note", "member confirmed"
+    )
     assert result.exit_code == 0, result.output
     assert "closed_fraud" in result.stdout
     assert query(live.db, "select status, rank, decided_by, note from cases where case_id = ?", [case]) == [
         ("closed_fraud", None, "carol", "member confirmed")
     ]
     assert query(live.db, "select actor, action, case_id from audit_log order by audit_id") == [
-        ("lead", "assign", case), ("carol", "decide", case)
+        ("lead", "assign", case),
+        ("carol", "decide", case),
     ]
-    assert_fails(invoke(live, "queue", "decide", case, "--decision", "legitimate", "--by", "carol"),
-                 "already closed")
-    assert_fails(invoke(live, "queue", "decide", top_case(live, 2), "--decision", "maybe", "--by", "carol"),
-                 "decision must be one of")
+    assert_fails(
+        invoke(live, "queue", "decide", case, "--decision", "legitimate", "--by", "carol"), "already closed"
+    )
+    assert_fails(
+        invoke(live, "queue", "decide", top_case(live, 2), "--decision", "maybe", "--by", "carol"),
+        "decision must be one of",
+    )
     assert_fails(invoke(live, "queue", "assign", "CASE-9999999", "--to", "alice"), "no case CASE-9999999")
     # the failed commands wrote nothing
     assert query(live.db, "select count(*) from audit_log")[0][0] == 2
@@ -124,8 +129,10 @@ def test_export(live, tmp_path):
     assert lines[0].startswith("rank,case_id,member_id,score,amount_at_risk,claim_ids,reasons,status")
     assert len(lines) == 11 and lines[1].startswith(f"1,{top_case(live)},")
     assert query(live.db, "select actor, action, row_count from audit_log") == [("erin", "export", 10)]
-    assert_fails(invoke(live, "export", "--format", "pdf", "--out", str(tmp_path / "q.pdf")),
-                 "--format must be csv, xlsx or parquet")
+    assert_fails(
+        invoke(live, "export", "--format", "pdf", "--out", str(tmp_path / "q.pdf")),
+        "--format must be csv, xlsx or parquet",
+    )
     assert not (tmp_path / "q.pdf").exists()
 
 
@@ -178,8 +185,15 @@ def test_sql_refuses_writes_and_bad_options(live, tmp_path):
     assert_fails(invoke(live, "sql", "select 1", "--format", "parquet"), "needs --out")
     assert_fails(invoke(live, "sql", "select * from no_such_table"), "no_such_table")
     out = tmp_path / "top.parquet"
-    result = invoke(live, "sql", "select case_id from v_cases order by rank limit 5", "--format", "parquet",
-                    "--out", str(out))
+    result = invoke(
+        live,
+        "sql",
+        "select case_id from v_cases order by rank limit 5",
+        "--format",
+        "parquet",
+        "--out",
+        str(out),
+    )
     assert result.exit_code == 0 and out.exists()
 
 
@@ -190,11 +204,14 @@ def test_sql_without_a_published_copy_says_so(settings):
 
 def test_sql_answers_from_the_copy_while_a_run_holds_the_live_file(live):
     # another process (a run in progress) holds the live file read-write: DuckDB locks out readers
-    hold = ("import duckdb, sys; con = duckdb.connect(sys.argv[1]); print('locked', flush=True); "
-            "sys.stdin.read()")
+    hold = (
+        "import duckdb, sys; con = duckdb.connect(sys.argv[1]); print('locked', flush=True); sys.stdin.read()"
+    )
     holder = subprocess.Popen(
         [sys.executable, "-c", hold, str(live.db)],
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
     )
     try:
         assert holder.stdout.readline().strip() == "locked"

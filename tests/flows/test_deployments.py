@@ -26,10 +26,13 @@ REPO = Path(__file__).resolve().parents[2]
 FLOWS = {NIGHTLY: claimwatch_run, PURGE: purge_flow}
 
 IBAN_A = "FR7630006000011234567890189"
-MEMBER_HEADER = ("member_id,subscriber_id,birth_date,sex,postcode,contract_start,nir,email,phone,iban,"
-                 "last_name,first_name")
-CLAIM_HEADER = ("claim_id,member_id,care_date,received_date,source,care_category,act_code,provider_id,"
-                "provider_postcode,billed_amount,ro_amount,claimed_amount,payee,payee_iban")
+MEMBER_HEADER = (
+    "member_id,subscriber_id,birth_date,sex,postcode,contract_start,nir,email,phone,iban,last_name,first_name"
+)
+CLAIM_HEADER = (
+    "claim_id,member_id,care_date,received_date,source,care_category,act_code,provider_id,"
+    "provider_postcode,billed_amount,ro_amount,claimed_amount,payee,payee_iban"
+)
 MEMBERS = f"""{MEMBER_HEADER}
 M1,S1,1980-05-04,M,75011,2020-01-01,,,,{IBAN_A},Dupont,Jean
 M2,S1,1982-07-01,F,75011,2020-01-01,,,,{IBAN_A},Dupont,Marie
@@ -147,8 +150,14 @@ def test_prefect_deploy_accepts_prefect_yaml(prefect_harness):
         except ObjectAlreadyExists:
             pass
     env = {**os.environ, "PREFECT_API_URL": get_current_settings().api.url}
-    done = subprocess.run([sys.executable, "-m", "prefect", "--no-prompt", "deploy", "--all"], cwd=REPO,
-                          env=env, capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        [sys.executable, "-m", "prefect", "--no-prompt", "deploy", "--all"],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
 
     config = load_prefect_yaml()

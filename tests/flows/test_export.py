@@ -12,9 +12,9 @@ from pathlib import Path
 import openpyxl
 import polars as pl
 import pytest
+
 from claimwatch import review
 from claimwatch.review import EXPORT_COLUMNS
-
 from tests.flows import test_review
 from tests.flows.test_review import rows, top_cases
 
@@ -33,8 +33,18 @@ def _normalised(records: list[list]) -> list[tuple]:
     """The first eight columns as comparable values (a CSV has text, XLSX numbers, Parquet types)."""
     out = []
     for rank, case_id, member_id, score, amount, claim_ids, reasons, status in records:
-        out.append((None if rank in (None, "") else int(rank), case_id, member_id, _num(score),
-                    _num(amount), claim_ids or None, reasons or None, status))
+        out.append(
+            (
+                None if rank in (None, "") else int(rank),
+                case_id,
+                member_id,
+                _num(score),
+                _num(amount),
+                claim_ids or None,
+                reasons or None,
+                status,
+            )
+        )
     return out
 
 
@@ -49,8 +59,11 @@ def read_xlsx(path: Path) -> tuple[list[str], list[list], list[list[str]]]:
     sheet = openpyxl.load_workbook(path).active
     cells = list(sheet.iter_rows())
     header = [c.value for c in cells[0]]
-    return (header, [[c.value for c in row] for row in cells[1:]],
-            [[c.data_type for c in row] for row in cells[1:]])
+    return (
+        header,
+        [[c.value for c in row] for row in cells[1:]],
+        [[c.data_type for c in row] for row in cells[1:]],
+    )
 
 
 def export_all(db, tmp_path: Path, status: str | None = None) -> dict[str, Path]:
@@ -85,8 +98,9 @@ def test_formats_hold_the_same_rows_in_rank_order(queue_db, tmp_path):
     assert ranks[0] == 1 and ranks[-1] is None and from_csv[-1][1] == closed
     assert ranks[:-1] == sorted(ranks[:-1])
     # claim_ids are the case's lines, ';'-separated
-    stored = dict(rows(queue_db, "select case_id, list_sort(list(claim_id)) from case_claims "
-                                 "group by case_id"))
+    stored = dict(
+        rows(queue_db, "select case_id, list_sort(list(claim_id)) from case_claims group by case_id")
+    )
     for _, case_id, *_, claim_ids, _, _ in from_csv:
         if claim_ids:
             assert sorted(claim_ids.split(";")) == stored[case_id]
@@ -108,11 +122,14 @@ def test_top_and_status_filters(queue_db, tmp_path):
 
 def test_export_is_audited_with_the_file_digest(queue_db, tmp_path):
     paths = export_all(queue_db, tmp_path)
-    got = rows(queue_db, "select actor, action, case_id, row_count, file_sha256 "
-                         "from audit_log order by audit_id")
+    got = rows(
+        queue_db, "select actor, action, case_id, row_count, file_sha256 from audit_log order by audit_id"
+    )
     open_cases = rows(queue_db, "select count(*) from cases where rank is not null")[0][0]
-    assert got == [("erin", "export", None, open_cases, hashlib.sha256(paths[f].read_bytes()).hexdigest())
-                   for f in ("csv", "xlsx", "parquet")]
+    assert got == [
+        ("erin", "export", None, open_cases, hashlib.sha256(paths[f].read_bytes()).hexdigest())
+        for f in ("csv", "xlsx", "parquet")
+    ]
 
 
 INJECTIONS = ["+1+1", "@SUM(A1)", "-2"]
@@ -137,8 +154,10 @@ def test_formula_injection_is_neutralised(queue_db, tmp_path):
 
     # XLSX: the same text stored as a string cell, never as a formula
     header, values, types = read_xlsx(paths["xlsx"])
-    cells = {v[1]: (dict(zip(header, v, strict=True)), dict(zip(header, t, strict=True)))
-             for v, t in zip(values, types, strict=True)}
+    cells = {
+        v[1]: (dict(zip(header, v, strict=True)), dict(zip(header, t, strict=True)))
+        for v, t in zip(values, types, strict=True)
+    }
     assert cells[first][0]["member_id"] == MEMBER_FORMULA and cells[first][1]["member_id"] == "s"
     for case_id, text in zip(others, INJECTIONS, strict=True):
         assert cells[case_id][0]["reasons"] == text and cells[case_id][1]["reasons"] == "s"

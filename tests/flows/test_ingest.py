@@ -21,14 +21,20 @@ from tests.conftest import TEST_KEY
 IBAN_A = "FR7630006000011234567890189"  # valid (mod 97)
 IBAN_B = "FR7630004000031234567890143"  # valid
 NIR_1 = "180057511234580"  # valid key (97 - n mod 97 = 80)
+NIR_SPACED = "1 80 05 75 112 345 80"  # the same NIR as breach dumps write it
 
-MEMBERS = f"""member_id,subscriber_id,birth_date,sex,postcode,contract_start,nir,email,phone,iban,last_name,first_name
+MEMBER_HEADER = (
+    "member_id,subscriber_id,birth_date,sex,postcode,contract_start,nir,email,phone,iban,last_name,first_name"
+)
+MEMBERS = f"""{MEMBER_HEADER}
 M1,S1,1980-05-04,M,75011,2020-01-01,{NIR_1},Jean.Dupont@Gmail.com,06 12 34 56 78,{IBAN_A},Dupont,Jean
 M2,S1,1982-07-01,F,1000,2020-01-01,,,,{IBAN_A},Dupont,Marie
 """
 
-CLAIM_HEADER = ("claim_id,member_id,care_date,received_date,source,care_category,act_code,"
-                "provider_id,provider_postcode,billed_amount,ro_amount,claimed_amount,payee,payee_iban")
+CLAIM_HEADER = (
+    "claim_id,member_id,care_date,received_date,source,care_category,act_code,"
+    "provider_id,provider_postcode,billed_amount,ro_amount,claimed_amount,payee,payee_iban"
+)
 GOOD = f"C1,M1,2025-03-01,2025-03-04,noemie,consultation,G,10001234567,75011,30.00,19.00,9.00,member,{IBAN_A}"
 
 
@@ -57,26 +63,48 @@ def query(settings: Settings, sql: str, params=None) -> list[tuple]:
 
 # Each case: one bad claim line (line 3 of the file) and the column + reason expected.
 BAD_CLAIMS = [
-    ("C2,M1,2025-02-30,2025-03-04,noemie,consultation,G,P1,,30,19,9,member," + IBAN_A,
-     "care_date", "not an ISO date"),
-    ("C2,M1,2025-03-01,2025-03-04,noemie,consultation,G,P1,,-5,19,9,member," + IBAN_A,
-     "billed_amount", "negative"),
-    ("C2,M1,2025-03-01,2025-03-04,noemie,consultation,G,P1,,30,19,9;5,member," + IBAN_A,
-     "claimed_amount", "not a decimal"),
-    ("C2,M1,2025-03-01,2025-03-04,fax,consultation,G,P1,,30,19,9,member," + IBAN_A,
-     "source", "unknown value"),
-    ("C2,M1,2025-03-01,2025-03-04,noemie,massage,G,P1,,30,19,9,member," + IBAN_A,
-     "care_category", "unknown value"),
-    ("C2,M1,2025-03-05,2025-03-01,noemie,consultation,G,P1,,30,19,9,member," + IBAN_A,
-     "received_date", "before care_date"),
-    ("C2,M1,2025-03-01,2025-03-04,noemie,consultation,G,P1,,30,19,9,member,FR7630006000011234567890188",
-     "payee_iban", "checksum"),
-    ("C2,M1,2025-03-01,2025-03-04,noemie,consultation,G,P1,,30,19,9,member,",
-     "payee_iban", "required when payee = member"),
-    ("C2,M1,2025-03-01,2025-03-04,noemie,consultation,G,,,30,19,9,provider,",
-     "provider_id", "missing"),
-    ("C2,M1,2025-03-01,2025-03-04,noemie,consultation,G,P1,,30,19,9,insurer,",
-     "payee", "unknown value"),
+    (
+        "C2,M1,2025-02-30,2025-03-04,noemie,consultation,G,P1,,30,19,9,member," + IBAN_A,
+        "care_date",
+        "not an ISO date",
+    ),
+    (
+        "C2,M1,2025-03-01,2025-03-04,noemie,consultation,G,P1,,-5,19,9,member," + IBAN_A,
+        "billed_amount",
+        "negative",
+    ),
+    (
+        "C2,M1,2025-03-01,2025-03-04,noemie,consultation,G,P1,,30,19,9;5,member," + IBAN_A,
+        "claimed_amount",
+        "not a decimal",
+    ),
+    (
+        "C2,M1,2025-03-01,2025-03-04,fax,consultation,G,P1,,30,19,9,member," + IBAN_A,
+        "source",
+        "unknown value",
+    ),
+    (
+        "C2,M1,2025-03-01,2025-03-04,noemie,massage,G,P1,,30,19,9,member," + IBAN_A,
+        "care_category",
+        "unknown value",
+    ),
+    (
+        "C2,M1,2025-03-05,2025-03-01,noemie,consultation,G,P1,,30,19,9,member," + IBAN_A,
+        "received_date",
+        "before care_date",
+    ),
+    (
+        "C2,M1,2025-03-01,2025-03-04,noemie,consultation,G,P1,,30,19,9,member,FR7630006000011234567890188",
+        "payee_iban",
+        "checksum",
+    ),
+    (
+        "C2,M1,2025-03-01,2025-03-04,noemie,consultation,G,P1,,30,19,9,member,",
+        "payee_iban",
+        "required when payee = member",
+    ),
+    ("C2,M1,2025-03-01,2025-03-04,noemie,consultation,G,,,30,19,9,provider,", "provider_id", "missing"),
+    ("C2,M1,2025-03-01,2025-03-04,noemie,consultation,G,P1,,30,19,9,insurer,", "payee", "unknown value"),
 ]
 
 
@@ -111,7 +139,7 @@ def test_every_reason_of_a_line_is_in_its_single_quarantine_row(settings):
     ("row", "column", "reason"),
     [
         (f"M3,S2,1980-05-04,M,75011,2020-01-01,180057511234581,,,{IBAN_A},X,Y", "nir", "NIR key"),
-        (f"M3,S2,1980-05-04,M,75011,2020-01-01,,,,FR7630006000011234567890180,X,Y", "iban", "checksum"),
+        ("M3,S2,1980-05-04,M,75011,2020-01-01,,,,FR7630006000011234567890180,X,Y", "iban", "checksum"),
         (f"M3,S2,1980-05-04,X,75011,2020-01-01,,,,{IBAN_A},X,Y", "sex", "not M or F"),
         (f"M3,S2,04/05/1980,M,75011,2020-01-01,,,,{IBAN_A},X,Y", "birth_date", "not an ISO date"),
         (f"M3,S2,1980-05-04,M,7501,2020-01-01,,,,{IBAN_A},X,Y", None, None),  # 07501: accepted
@@ -163,8 +191,13 @@ def test_unreadable_file_is_rejected_and_malformed_lines_quarantined(settings):
 
 
 def test_unknown_columns_are_ignored_with_a_warning(settings):
-    write(settings.inbox, "members.csv", MEMBERS.replace("first_name\n", "first_name,loyalty\n", 1)
-          .replace("Jean\n", "Jean,gold\n").replace("Marie\n", "Marie,silver\n"))
+    write(
+        settings.inbox,
+        "members.csv",
+        MEMBERS.replace("first_name\n", "first_name,loyalty\n", 1)
+        .replace("Jean\n", "Jean,gold\n")
+        .replace("Marie\n", "Marie,silver\n"),
+    )
     summary = ingest(settings)
     assert summary.files[0].warnings == ["unknown column(s) ignored: loyalty"]
     columns = {r[0] for r in query(settings, "select column_name from information_schema.columns")}
@@ -196,11 +229,16 @@ def test_repeated_claim_id_updates_the_line(settings):
 def test_newer_member_row_replaces_older_and_identifier_history_is_kept(settings):
     write(settings.inbox, "members_1.csv", MEMBERS)
     ingest(settings, "r1")
-    write(settings.inbox, "members_2.csv", MEMBERS.replace(f"06 12 34 56 78,{IBAN_A}", f"06 12 34 56 78,{IBAN_B}"))
+    write(
+        settings.inbox,
+        "members_2.csv",
+        MEMBERS.replace(f"06 12 34 56 78,{IBAN_A}", f"06 12 34 56 78,{IBAN_B}"),
+    )
     ingest(settings, "r2")
     assert query(settings, "select count(*), count(distinct iban_hash) from members") == [(2, 2)]
     assert query(
-        settings, "select count(*) from member_identifiers where member_id = 'M1' and identifier_type = 'iban'"
+        settings,
+        "select count(*) from member_identifiers where member_id = 'M1' and identifier_type = 'iban'",
     ) == [(2,)]
 
 
@@ -246,7 +284,9 @@ def test_failed_batch_leaves_the_database_as_it_was(settings, monkeypatch):
     monkeypatch.setattr(ingest_module, "load_one_file", fail_on_labels)
     with pytest.raises(OSError):
         ingest(settings, "r2")
-    assert query(settings, "select count(*) from members union all select count(*) from file_ledger") == before
+    assert (
+        query(settings, "select count(*) from members union all select count(*) from file_ledger") == before
+    )
     assert query(settings, "select count(*) from claims") == [(0,)]
 
 
@@ -280,9 +320,9 @@ def test_sql_hmac_equals_python_hmac(settings):
     # e-mail: trimmed, lower case; phone: E.164
     email = hmac.new(TEST_KEY.encode(), b"jean.dupont@gmail.com", hashlib.sha256).hexdigest()
     phone = hmac.new(TEST_KEY.encode(), b"+33612345678", hashlib.sha256).hexdigest()
-    assert query(settings, "select email_hash, phone_hash, email_domain from members where member_id='M1'") == [
-        (email, phone, "gmail.com")
-    ]
+    assert query(
+        settings, "select email_hash, phone_hash, email_domain from members where member_id='M1'"
+    ) == [(email, phone, "gmail.com")]
 
 
 def test_csv_and_parquet_load_the_same_rows(tmp_path, monkeypatch):
@@ -301,10 +341,12 @@ def test_csv_and_parquet_load_the_same_rows(tmp_path, monkeypatch):
             else:
                 # typed Parquet as an insurer would write it: numbers and dates, not text
                 typed = frame.with_columns(
-                    pl.col(c).str.to_date() for c in ("birth_date", "contract_start", "care_date", "received_date")
+                    pl.col(c).str.to_date()
+                    for c in ("birth_date", "contract_start", "care_date", "received_date")
                     if c in frame.columns
                 ).with_columns(
-                    pl.col(c).cast(pl.Float64) for c in ("billed_amount", "ro_amount", "claimed_amount")
+                    pl.col(c).cast(pl.Float64)
+                    for c in ("billed_amount", "ro_amount", "claimed_amount")
                     if c in frame.columns
                 )
                 typed.write_parquet(inbox / f"{name}.parquet")
@@ -334,12 +376,13 @@ def test_breach_linkage_uses_every_value_a_member_ever_had(settings):
         "identifier_type,identifier,breach_name,breach_date\n"
         "phone,+33 6 12 34 56 78,tele-2025-12,2025-12-01\n"
         "email,NEW.Address@Proton.me,forum-2026-02,2026-02-01\n"
-        f"nir,{' '.join([NIR_1[:1], NIR_1[1:3], NIR_1[3:5], NIR_1[5:7], NIR_1[7:10], NIR_1[10:13], NIR_1[13:]])},tele-2025-12,2025-12-01\n"
+        f"nir,{NIR_SPACED},tele-2025-12,2025-12-01\n"
         "phone,0033699999999,tele-2025-12,2025-12-01\n",
     )
     ingest(settings)
     assert query(
-        settings, "select member_id, breach_name, matched_type, matched_current from breach_exposure order by all"
+        settings,
+        "select member_id, breach_name, matched_type, matched_current from breach_exposure order by all",
     ) == [
         ("M1", "forum-2026-02", "email", False),
         ("M1", "tele-2025-12", "nir", True),
@@ -377,10 +420,14 @@ def test_no_clear_identifier_reaches_any_table(settings, generated_inbox):
             f'select count(*) from "{table}" as t join probe as p on t."{column}" = p.v'
         ).fetchall()[0][0]
         # values embedded in longer text (reasons, JSON copies of quarantined lines)
-        embedded = con.execute(
-            f'select count(*) from "{table}" as t join probe as p on contains(t."{column}", p.v) '
-            f'where length(t."{column}") > length(p.v)'
-        ).fetchall()[0][0] if table in ("quarantine", "file_ledger", "runs") else 0
+        embedded = (
+            con.execute(
+                f'select count(*) from "{table}" as t join probe as p on contains(t."{column}", p.v) '
+                f'where length(t."{column}") > length(p.v)'
+            ).fetchall()[0][0]
+            if table in ("quarantine", "file_ledger", "runs")
+            else 0
+        )
         if hit or embedded:
             leaks.append((table, column, hit, embedded))
     con.close()

@@ -10,19 +10,21 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from claimwatch.pipeline import claimwatch_run
-from claimwatch.settings import Settings
 from prefect.client.orchestration import get_client
 from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId
 from prefect.client.schemas.objects import StateType
 
+from claimwatch.pipeline import claimwatch_run
+from claimwatch.settings import Settings
 from tests.conftest import TEST_KEY
 from tests.flows.test_review import write_duplicate_line
 
 pytestmark = pytest.mark.slow
 
-CASE_COLUMNS = ("case_id, member_id, status, score, rank, amount_at_risk, claim_ids, reason_codes, reasons, "
-                "assigned_to, decision, previous_case_id, opened_run_id")
+CASE_COLUMNS = (
+    "case_id, member_id, status, score, rank, amount_at_risk, claim_ids, reason_codes, reasons, "
+    "assigned_to, decision, previous_case_id, opened_run_id"
+)
 
 
 @dataclass
@@ -45,11 +47,17 @@ def fingerprints(db: Path) -> dict[str, tuple]:
     """Row count and an order-free hash of every data table (the runs table aside)."""
     con = duckdb.connect(str(db), read_only=True)
     try:
-        tables = [r[0] for r in con.execute(
-            "select table_name from duckdb_tables() where schema_name = 'main' and not temporary "
-            "and table_name <> 'runs' order by 1").fetchall()]
-        return {t: con.execute(f'select count(*), coalesce(sum(hash(t)), 0) from "{t}" as t').fetchall()[0]
-                for t in tables}
+        tables = [
+            r[0]
+            for r in con.execute(
+                "select table_name from duckdb_tables() where schema_name = 'main' and not temporary "
+                "and table_name <> 'runs' order by 1"
+            ).fetchall()
+        ]
+        return {
+            t: con.execute(f'select count(*), coalesce(sum(hash(t)), 0) from "{t}" as t').fetchall()[0]
+            for t in tables
+        }
     finally:
         con.close()
 

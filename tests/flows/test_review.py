@@ -11,13 +11,13 @@ from pathlib import Path
 
 import polars as pl
 import pytest
+
 from claimwatch import review
 from claimwatch.db import Database, connect
 from claimwatch.ingest import ingest_batch
 from claimwatch.review import ReviewError
 from claimwatch.score import score_and_queue
 from claimwatch.settings import Settings
-
 from tests.conftest import TEST_KEY
 
 OPEN = "('new', 'in_review', 'needs_info')"
@@ -100,8 +100,13 @@ def test_one_open_case_per_member_ranked_by_score(queue_db):
     # the generated inbox holds all five fraud patterns: some members must be queued
     opened = rows(queue_db, f"select rank, score from cases where status in {OPEN} order by rank")
     assert len(opened) > 20
-    assert rows(queue_db, f"select member_id from cases where status in {OPEN} "
-                          "group by member_id having count(*) > 1") == []
+    assert (
+        rows(
+            queue_db,
+            f"select member_id from cases where status in {OPEN} group by member_id having count(*) > 1",
+        )
+        == []
+    )
     ranks = [r[0] for r in opened]
     assert ranks == list(range(1, len(opened) + 1))
     scores = [r[1] for r in opened]
@@ -111,7 +116,9 @@ def test_one_open_case_per_member_ranked_by_score(queue_db):
 
 def test_case_lines_and_amount_match_case_claims(queue_db):
     # claim_ids and amount_at_risk are derived from case_claims: the reviewer sees what is stored
-    mismatches = rows(queue_db, """
+    mismatches = rows(
+        queue_db,
+        """
         select c.case_id
         from cases as c
         join (
@@ -121,18 +128,27 @@ def test_case_lines_and_amount_match_case_claims(queue_db):
             group by cc.case_id
         ) as agg on agg.case_id = c.case_id
         where c.claim_ids is distinct from agg.ids or c.amount_at_risk <> agg.amount
-    """)
+    """,
+    )
     assert mismatches == []
     # a case without lines (IBAN taken over, nothing paid to it yet) has nothing at risk
-    assert rows(queue_db, "select count(*) from cases where claim_ids is null and amount_at_risk <> 0"
-                )[0][0] == 0
+    assert (
+        rows(queue_db, "select count(*) from cases where claim_ids is null and amount_at_risk <> 0")[0][0]
+        == 0
+    )
     # every line of a case belongs to the case's member
-    assert rows(queue_db, """
+    assert (
+        rows(
+            queue_db,
+            """
         select count(*) from case_claims as cc
         join cases as c on c.case_id = cc.case_id
         join claims as cl on cl.claim_id = cc.claim_id
         where cl.member_id <> c.member_id
-    """)[0][0] == 0
+    """,
+        )[0][0]
+        == 0
+    )
 
 
 # --------------------------------------------------------------------------- re-scores
@@ -152,25 +168,39 @@ def test_rescore_of_the_same_data_keeps_reviewers_work(settings, queue_db):
     assert rows(queue_db, f"select {REVIEWER_COLUMNS} from cases order by case_id") == before
     # no new line for c's or d's member: their closed cases stay closed, nothing re-opens
     assert rows(queue_db, "select count(*) from cases")[0][0] == cases_before
-    state = {r[0]: r[1:] for r in rows(queue_db, "select case_id, status, rank is null, last_run_id "
-                                                 "from cases where case_id in (?, ?, ?, ?)", [a, b, c, d])}
+    state = {
+        r[0]: r[1:]
+        for r in rows(
+            queue_db,
+            "select case_id, status, rank is null, last_run_id from cases where case_id in (?, ?, ?, ?)",
+            [a, b, c, d],
+        )
+    }
     # open cases get the new scores (last_run_id), closed ones keep their run and no rank
-    assert state == {a: ("in_review", False, "r2"), b: ("needs_info", False, "r2"),
-                     c: ("closed_legitimate", True, "r1"), d: ("closed_fraud", True, "r1")}
+    assert state == {
+        a: ("in_review", False, "r2"),
+        b: ("needs_info", False, "r2"),
+        c: ("closed_legitimate", True, "r1"),
+        d: ("closed_fraud", True, "r1"),
+    }
     # the open cases are ranked 1..n again after the two closures
     ranks = [r[0] for r in rows(queue_db, f"select rank from cases where status in {OPEN} order by rank")]
     assert ranks == list(range(1, len(ranks) + 1))
 
 
 def test_new_suspicious_line_after_a_legitimate_closure_opens_a_linked_case(
-        settings, queue_db, generated_inbox, tmp_path):
+    settings, queue_db, generated_inbox, tmp_path
+):
     # a queued member with a noemie line, so that a cross-channel duplicate can be crafted
-    closed_case, member = rows(queue_db, f"""
+    closed_case, member = rows(
+        queue_db,
+        f"""
         select c.case_id, c.member_id from cases as c
         where c.status in {OPEN}
             and exists (select 1 from claims as cl where cl.member_id = c.member_id and cl.source = 'noemie')
         order by c.rank desc limit 1
-    """)[0]
+    """,
+    )[0]
     kept_open = top_cases(queue_db, 1)[0]
     review.assign(queue_db, kept_open, "alice", "lead")
     review.decide(queue_db, closed_case, "legitimate", "carol", "known situation")
@@ -182,8 +212,12 @@ def test_new_suspicious_line_after_a_legitimate_closure_opens_a_linked_case(
 
     # the closed case is left exactly as the reviewer closed it
     assert rows(queue_db, "select * from cases where case_id = ?", [closed_case]) == closed_before
-    new = rows(queue_db, "select status, previous_case_id, claim_ids, reason_codes, rank, opened_run_id "
-                         "from cases where member_id = ? and case_id <> ?", [member, closed_case])
+    new = rows(
+        queue_db,
+        "select status, previous_case_id, claim_ids, reason_codes, rank, opened_run_id "
+        "from cases where member_id = ? and case_id <> ?",
+        [member, closed_case],
+    )
     assert len(new) == 1
     status, previous, claim_ids, reason_codes, rank, opened_run = new[0]
     # only the new line is in the new case: the closed case's lines were judged already
@@ -191,11 +225,17 @@ def test_new_suspicious_line_after_a_legitimate_closure_opens_a_linked_case(
     assert "DUPLICATE_CLAIM" in reason_codes.split(";")
     assert rank is not None
     # reviewers' columns of every earlier case are untouched by the run with new lines
-    after = rows(queue_db, f"select {REVIEWER_COLUMNS} from cases "
-                           "where opened_run_id = 'r1' order by case_id")
+    after = rows(
+        queue_db, f"select {REVIEWER_COLUMNS} from cases where opened_run_id = 'r1' order by case_id"
+    )
     assert after == reviewer_before
-    assert rows(queue_db, f"select member_id from cases where status in {OPEN} "
-                          "group by member_id having count(*) > 1") == []
+    assert (
+        rows(
+            queue_db,
+            f"select member_id from cases where status in {OPEN} group by member_id having count(*) > 1",
+        )
+        == []
+    )
 
 
 # --------------------------------------------------------------------------- assign / decide
@@ -214,13 +254,18 @@ def test_assign_moves_a_new_case_to_in_review(queue_db):
     ]
 
 
-@pytest.mark.parametrize(("decision", "status"), [("fraud", "closed_fraud"),
-                                                    ("legitimate", "closed_legitimate")])
+@pytest.mark.parametrize(
+    ("decision", "status"), [("fraud", "closed_fraud"), ("legitimate", "closed_legitimate")]
+)
 def test_decide_closes_and_clears_rank(queue_db, decision, status):
     case = top_cases(queue_db, 2)[1]
     assert review.decide(queue_db, case, decision, "carol", "checked") == status
-    got = rows(queue_db, "select status, rank, decision, decided_by, decided_at is not null, note "
-                         "from cases where case_id = ?", [case])
+    got = rows(
+        queue_db,
+        "select status, rank, decision, decided_by, decided_at is not null, note "
+        "from cases where case_id = ?",
+        [case],
+    )
     assert got == [(status, None, decision, "carol", True, "checked")]
     with pytest.raises(ReviewError, match="closed"):
         review.decide(queue_db, case, "needs_info", "carol")
@@ -279,8 +324,9 @@ def test_every_assign_decide_and_export_is_audited(queue_db, tmp_path):
     review.decide(queue_db, b, "fraud", "carol", "confirmed")
     out = tmp_path / "queue.csv"
     n, digest = review.export(queue_db, "csv", out, "erin", top=10)
-    got = rows(queue_db, "select actor, action, case_id, row_count, file_sha256 "
-                         "from audit_log order by audit_id")
+    got = rows(
+        queue_db, "select actor, action, case_id, row_count, file_sha256 from audit_log order by audit_id"
+    )
     assert got == [
         ("lead", "assign", a, None, None),
         ("carol", "decide", b, None, None),
@@ -304,17 +350,24 @@ def test_audit_rows_are_never_changed(settings, queue_db, tmp_path):
     purge(queue_db)
     later = rows(queue_db, "select * from audit_log order by audit_id")
     assert later[: len(first)] == first
-    assert [r[3] for r in later[len(first):]] == ["decide", "decide", "purge"]
+    assert [r[3] for r in later[len(first) :]] == ["decide", "decide", "purge"]
 
 
 def test_no_product_statement_updates_or_deletes_audit_rows():
     # the append-only promise, checked where it could be broken: every packaged SQL file and module
-    writes = re.compile(r"(update\s+audit_log|delete\s+from\s+audit_log|truncate\s+audit_log|"
-                        r"drop\s+table\s+(if\s+exists\s+)?audit_log)", re.IGNORECASE)
+    writes = re.compile(
+        r"(update\s+audit_log|delete\s+from\s+audit_log|truncate\s+audit_log|"
+        r"drop\s+table\s+(if\s+exists\s+)?audit_log)",
+        re.IGNORECASE,
+    )
     sources = [p for p in Path(review.__file__).parent.glob("*.py")]
     sql_root = files("claimwatch.sql")
-    sources += [Path(str(sql_root / d / f.name)) for d in ("schema", "queue", "load", "views", "checks")
-                for f in (sql_root / d).iterdir() if f.name.endswith(".sql")]
+    sources += [
+        Path(str(sql_root / d / f.name))
+        for d in ("schema", "queue", "load", "views", "checks")
+        for f in (sql_root / d).iterdir()
+        if f.name.endswith(".sql")
+    ]
     assert len(sources) > 20
     offenders = [p.name for p in sources if writes.search(p.read_text(encoding="utf-8"))]
     assert offenders == []

@@ -36,8 +36,14 @@ pytestmark = pytest.mark.usefixtures("prefect_harness")
 def cluster():
     from distributed import LocalCluster
 
-    with LocalCluster(n_workers=2, threads_per_worker=1, processes=False, protocol="tcp",
-                      host="127.0.0.1", dashboard_address="127.0.0.1:0") as local_cluster:
+    with LocalCluster(
+        n_workers=2,
+        threads_per_worker=1,
+        processes=False,
+        protocol="tcp",
+        host="127.0.0.1",
+        dashboard_address="127.0.0.1:0",
+    ) as local_cluster:
         yield local_cluster
 
 
@@ -62,8 +68,7 @@ def copy_db(source: Path, target: Path) -> Path:
 
 
 def settings_for(db: Path, inbox: Path, address: str | None = None) -> Settings:
-    return Settings(db=db, inbox=inbox, key=TEST_KEY, dask_address=address,
-                    score_partitions=PARTITIONS)
+    return Settings(db=db, inbox=inbox, key=TEST_KEY, dask_address=address, score_partitions=PARTITIONS)
 
 
 def test_dask_scores_equal_local_scores(ingested, generated_inbox, cluster, tmp_path):
@@ -71,8 +76,9 @@ def test_dask_scores_equal_local_scores(ingested, generated_inbox, cluster, tmp_
     from prefect.client.schemas.filters import FlowFilter, FlowFilterName, FlowRunFilter, TaskRunFilter
     from prefect.client.schemas.sorting import FlowRunSort
 
-    settings = settings_for(copy_db(ingested, tmp_path / "x.duckdb"), generated_inbox,
-                            cluster.scheduler_address)
+    settings = settings_for(
+        copy_db(ingested, tmp_path / "x.duckdb"), generated_inbox, cluster.scheduler_address
+    )
     db = connect(settings)
     try:
         build_features(db)
@@ -87,20 +93,27 @@ def test_dask_scores_equal_local_scores(ingested, generated_inbox, cluster, tmp_
     assert model is not None and local_members.filter(pl.col("is_candidate")).height > 10
     assert local_flags.height > 10
     assert_frame_equal(members, local_members.sort("member_id"), check_exact=False, rel_tol=0, abs_tol=1e-9)
-    assert_frame_equal(flags, local_flags.sort("member_id", "claim_id", "reason_code"),
-                       check_exact=False, rel_tol=0, abs_tol=1e-9)
+    assert_frame_equal(
+        flags,
+        local_flags.sort("member_id", "claim_id", "reason_code"),
+        check_exact=False,
+        rel_tol=0,
+        abs_tol=1e-9,
+    )
 
     # the partitions ran as tasks reported by the Dask workers to the test server, and the
     # subflow's parameters there hold no member data
     with get_client(sync_client=True) as client:
         runs = client.read_flow_runs(
             flow_filter=FlowFilter(name=FlowFilterName(any_=[scaleout.FLOW_NAME])),
-            sort=FlowRunSort.START_TIME_DESC, limit=1,
+            sort=FlowRunSort.START_TIME_DESC,
+            limit=1,
         )
         assert runs and runs[0].state.is_completed()
         assert runs[0].parameters == {"inputs": "<_Opaque>"}
-        tasks = client.read_task_runs(flow_run_filter=FlowRunFilter(id={"any_": [runs[0].id]}),
-                                      task_run_filter=TaskRunFilter())
+        tasks = client.read_task_runs(
+            flow_run_filter=FlowRunFilter(id={"any_": [runs[0].id]}), task_run_filter=TaskRunFilter()
+        )
     assert sorted(t.name for t in tasks) == [f"score-partition-{i}" for i in range(PARTITIONS)]
     assert all(t.state.is_completed() for t in tasks)
 
@@ -123,25 +136,42 @@ def run_and_read(settings: Settings) -> tuple[object, dict[str, pl.DataFrame]]:
     try:
         with db.transaction():
             summary = score_and_queue(db, settings, "score-1")
-        tables = {name: db.con.sql(sql).pl() for name, sql in
-                  {"queue": QUEUE, "scores": SCORES, "flags": FLAGS, "case_lines": CASE_LINES}.items()}
+        tables = {
+            name: db.con.sql(sql).pl()
+            for name, sql in {
+                "queue": QUEUE,
+                "scores": SCORES,
+                "flags": FLAGS,
+                "case_lines": CASE_LINES,
+            }.items()
+        }
     finally:
         db.close()
     return summary, tables
 
 
-def test_queue_after_dask_scoring_equals_queue_after_local_scoring(ingested, generated_inbox, cluster,
-                                                                   tmp_path):
+def test_queue_after_dask_scoring_equals_queue_after_local_scoring(
+    ingested, generated_inbox, cluster, tmp_path
+):
     local_summary, local = run_and_read(
-        settings_for(copy_db(ingested, tmp_path / "local.duckdb"), generated_inbox))
+        settings_for(copy_db(ingested, tmp_path / "local.duckdb"), generated_inbox)
+    )
     dask_summary, dask = run_and_read(
-        settings_for(copy_db(ingested, tmp_path / "dask.duckdb"), generated_inbox,
-                     cluster.scheduler_address))
+        settings_for(copy_db(ingested, tmp_path / "dask.duckdb"), generated_inbox, cluster.scheduler_address)
+    )
 
     assert local["queue"].height > 10
-    assert (dask_summary.members_scored, dask_summary.members_flagged, dask_summary.claim_flags,
-            dask_summary.cases_opened) == (local_summary.members_scored, local_summary.members_flagged,
-                                           local_summary.claim_flags, local_summary.cases_opened)
+    assert (
+        dask_summary.members_scored,
+        dask_summary.members_flagged,
+        dask_summary.claim_flags,
+        dask_summary.cases_opened,
+    ) == (
+        local_summary.members_scored,
+        local_summary.members_flagged,
+        local_summary.claim_flags,
+        local_summary.cases_opened,
+    )
     for name, frame in local.items():
         try:
             assert_frame_equal(dask[name], frame, check_exact=False, rel_tol=0, abs_tol=1e-9)
@@ -158,8 +188,9 @@ def free_port() -> int:
 def test_unreachable_scheduler_fails_fast_naming_the_address(monkeypatch):
     address = f"tcp://127.0.0.1:{free_port()}"
     monkeypatch.setattr(scaleout, "CONNECT_TIMEOUT_S", 1)
-    empty = combine.Partition(*(pl.DataFrame({"member_id": []}, schema={"member_id": pl.String})
-                                for _ in range(4)))
+    empty = combine.Partition(
+        *(pl.DataFrame({"member_id": []}, schema={"member_id": pl.String}) for _ in range(4))
+    )
     settings = Settings(dask_address=address)
     t0 = time.perf_counter()
     with pytest.raises(scaleout.ScaleOutError) as error:

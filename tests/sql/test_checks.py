@@ -8,11 +8,11 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+
 from claimwatch.db import Database, connect, sql_files, sql_text
 from claimwatch.ingest import ingest_batch
 from claimwatch.score import DataCheckFailed, run_checks, score_and_queue
 from claimwatch.settings import Settings
-
 from tests.conftest import TEST_KEY
 
 CHECKS = sql_files("checks")
@@ -59,8 +59,14 @@ def count(db: Database, sql: str) -> int:
 
 def test_the_portfolio_is_worth_checking(db):
     # guard: zero rows on empty tables would prove nothing
-    for table, floor in [("members", 1000), ("claims", 10_000), ("account_events", 100),
-                         ("cases", 20), ("case_claims", 20), ("breach_exposure", 10)]:
+    for table, floor in [
+        ("members", 1000),
+        ("claims", 10_000),
+        ("account_events", 100),
+        ("cases", 20),
+        ("case_claims", 20),
+        ("breach_exposure", 10),
+    ]:
         assert count(db, f"select count(*) from {table}") >= floor, table
     assert count(db, "select count(*) from cases where rank is not null") >= 20
 
@@ -160,8 +166,11 @@ def test_closed_case_keeping_a_rank_is_caught(db):
 
 
 def test_clear_email_in_members_is_caught(db):
-    statement = ("update members set email_hash = 'jean.dupont@example.org' "
-                 "where member_id = (select min(member_id) from members where email_hash is not null)")
+    statement = (
+        "update members set email_hash = 'jean.dupont@example.org' "
+        "where member_id = (select min(member_id) from members where email_hash is not null)"
+    )
     with broken(db, statement):
         assert offending_rows(db, "assert_hashes_are_digests") == [
-            ("members.email_hash", "jean.dupont@example.org")]
+            ("members.email_hash", "jean.dupont@example.org")
+        ]
