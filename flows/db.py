@@ -161,16 +161,17 @@ def _guard_key(con: duckdb.DuckDBPyConnection, key: PseudonymKey, path: Path) ->
 
 
 def _iban_formats(con: duckdb.DuckDBPyConnection) -> None:
-    """Create temp table ``iban_formats`` (country, BBAN regex) from python-stdnum's registry."""
+    """Create temp table ``iban_formats`` (country, IBAN length) from python-stdnum's registry."""
     from stdnum import iban
 
     rows = []
     for _length, country, _, props, _children in iban._ibandb.prefixes:
         structure = props.get("bban")
         if structure and len(country) == 2:
-            pattern = iban._struct_to_re(structure).pattern.strip("^$")
-            rows.append((country, pattern))
-    con.execute("create or replace temp table iban_formats (country varchar, bban_regex varchar)")
+            # a BBAN structure such as '5!n5!n11!c2!n': the lengths add up
+            bban_length = sum(int(n) for n in re.findall(r"(\d+)!?[nac]", structure))
+            rows.append((country, 4 + bban_length))
+    con.execute("create or replace temp table iban_formats (country varchar, iban_length integer)")
     con.executemany("insert into iban_formats values (?, ?)", rows)
 
 

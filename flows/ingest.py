@@ -143,13 +143,15 @@ def _quote(path: Path) -> str:
 
 
 def read_raw(db: Database, f: InboxFile, contract: FileContract) -> tuple[int, list[str]]:
-    """Read a file into temp table ``raw_input`` (all text, ``_line``); return rows, warnings.
+    """Read a file into temp view ``raw_input`` (all text, ``_line``); return rows, warnings.
 
     Malformed CSV lines (too many or too few fields, bad quoting) go to temp table
     ``raw_rejects`` to be quarantined; an unreadable file raises FileRejected.
     """
     con = db.con
-    con.execute("drop table if exists raw_input")
+    con.execute("drop view if exists raw_input")
+    con.execute("drop table if exists raw_read")
+    con.execute("drop table if exists raw_fixed")
     con.execute("drop table if exists raw_rejects")
     if f.path.stat().st_size == 0:
         raise FileRejected("empty file")
@@ -189,10 +191,12 @@ def read_raw(db: Database, f: InboxFile, contract: FileContract) -> tuple[int, l
             quoted = '"' + original.replace('"', '""') + '"'
             select.append(f"{quoted}::varchar as {name}")
     try:
-        # row_number() over () is a streaming window: it keeps the reader's (file) order
+        # the reader keeps the file's order (preserve_insertion_order) and rows get contiguous
+        # row ids in that order (offset inside a transaction): the position gives the line
+        con.execute(f"create temp table raw_read as select {', '.join(select)} from {source}")
         con.execute(
-            "create temp table raw_input as select "
-            f"row_number() over () + {first_line - 1} as _line, {', '.join(select)} from {source}"
+            "create temp view raw_input as select "
+            f"rowid - (select min(rowid) from raw_read) + {first_line} as _line, * from raw_read"
         )
         if f.file_format == "csv":
             con.execute(
@@ -225,7 +229,7 @@ def _fix_lines_after_rejects(con: duckdb.DuckDBPyConnection) -> None:
     # g = good rows before the j-th rejected line; a good row numbered rn > g comes after it
     con.execute(
         """
-        create or replace temp table raw_input as
+        create temp table raw_fixed as
         with rejected as (
             select line, row_number() over (order by line) as j
             from (select distinct line from raw_rejects)
@@ -236,6 +240,7 @@ def _fix_lines_after_rejects(con: duckdb.DuckDBPyConnection) -> None:
         asof left join gaps as g on r._line - 1 > g.g
         """
     )
+    con.execute("create or replace temp view raw_input as select * from raw_fixed")
 
 
 # --------------------------------------------------------------------------- staging + load

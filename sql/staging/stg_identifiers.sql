@@ -1,7 +1,7 @@
 -- Normalise, validate and pseudonymise direct identifiers (NIR, IBAN, e-mail, phone).
 -- Grain: one row per distinct (identifier_type, raw_value) of the input relation
 -- `identifier_input`. Parameters: $ipad, $opad, the HMAC-SHA-256 pads of the installation key
--- (bound per statement, never stored). Reference: `iban_formats` (country, bban regex).
+-- (bound per statement, never stored). Reference: `iban_formats` (country, IBAN length).
 -- Only the hash and a few derived clear attributes leave this query.
 with source as (
     select distinct identifier_type, raw_value
@@ -13,8 +13,10 @@ compacted as (
     select
         identifier_type,
         raw_value,
-        upper(regexp_replace(raw_value, '[\s.\-]', '', 'g')) as compact_upper,
-        regexp_replace(raw_value, '[^0-9+]', '', 'g') as phone_digits
+        case when identifier_type in ('nir', 'iban')
+            then upper(regexp_replace(raw_value, '[\s.\-]', '', 'g')) end as compact_upper,
+        case when identifier_type = 'phone'
+            then regexp_replace(raw_value, '[^0-9+]', '', 'g') end as phone_digits
     from source
 ),
 
@@ -58,7 +60,7 @@ iban_checked as (
         n.*,
         substr(n.normalised, 1, 2) as iban_country,
         -- mod-97 (ISO 13616): move the first four characters to the end, letters to 10..35
-        list_reduce(
+        case when n.identifier_type = 'iban' then list_reduce(
             list_transform(
                 string_split(substr(n.normalised, 5) || substr(n.normalised, 1, 4), ''),
                 lambda ch: case
@@ -72,8 +74,8 @@ iban_checked as (
                 else (acc * (case when v >= 10 then 100 else 10 end) + v) % 97
             end,
             0
-        ) as iban_mod97,
-        f.bban_regex
+        ) end as iban_mod97,
+        f.iban_length
     from normalised as n
     left join iban_formats as f
         on n.identifier_type = 'iban' and f.country = substr(n.normalised, 1, 2)
@@ -99,9 +101,8 @@ validated as (
             when 'iban' then case
                 when not regexp_full_match(normalised, '[A-Z]{2}[0-9]{2}[A-Z0-9]{8,30}')
                     then 'IBAN format is not valid'
-                when bban_regex is null then 'IBAN country is not known'
-                when not regexp_full_match(substr(normalised, 5), bban_regex)
-                    then 'IBAN length or structure does not match its country'
+                when iban_length is null then 'IBAN country is not known'
+                when length(normalised) <> iban_length then 'IBAN length does not match its country'
                 when iban_mod97 <> 1 then 'IBAN checksum (mod 97) fails'
             end
         end as invalid_reason
