@@ -10,6 +10,8 @@ import duckdb
 
 def bare_load(inbox: Path, db_path: Path) -> float:
     """Load every inbox CSV into a table with DuckDB's own reader, no checks; return seconds."""
+    for stale in (db_path, db_path.with_name(db_path.name + ".wal")):
+        stale.unlink(missing_ok=True)
     con = duckdb.connect(str(db_path))
     t0 = time.perf_counter()
     for path in sorted(inbox.glob("*.csv")):

@@ -28,7 +28,7 @@ SMALL_SAMPLE_DETECTORS = ("ecod", "gmm")
 
 def _make(name: str, random_state: int):
     if name == "iforest":
-        return IForest(n_estimators=200, max_samples=256, random_state=random_state)
+        return IForest(n_estimators=100, max_samples=256, random_state=random_state)
     if name == "hbos":
         return HBOS(n_bins="auto")
     if name == "ecod":

@@ -35,7 +35,7 @@ class Settings(BaseSettings):
         default=None, description="read-only copy for analysts (default: <db stem>.analytics.duckdb)"
     )
     report_dir: Path | None = Field(default=None, description="run reports (default: beside the db)")
-    memory_limit: str = Field(default="4GB", description="DuckDB memory limit")
+    memory_limit: str = Field(default="1GB", description="DuckDB memory limit (it spills beyond)")
     threads: int | None = Field(default=None, description="DuckDB threads (default: all cores)")
     score_sample_size: int = Field(default=200_000, description="members sampled to fit the PyOD detectors")
     score_chunk_size: int = Field(default=250_000, description="members scored per chunk")
