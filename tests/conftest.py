@@ -49,3 +49,28 @@ def generated_inbox(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("generated") / "inbox"
     generate_inbox(out, members=1500, seed=11)
     return out
+
+
+def loaded_database(db_path: Path, inbox: Path, *, score: bool = True):
+    """Open a real database with the test key, ingest ``inbox`` and (by default) score it.
+
+    Ingest and scoring commit separately, as runs ids ``ingest-1`` and ``score-1``; the
+    caller closes the returned Database."""
+    from claimwatch.db import connect
+    from claimwatch.ingest import ingest_batch
+    from claimwatch.score import score_and_queue
+
+    with pytest.MonkeyPatch.context() as mp:  # the key is read once, at connect
+        mp.setenv("CLAIMWATCH_KEY", TEST_KEY)
+        settings = Settings(db=db_path, inbox=inbox)
+        db = connect(settings)
+    try:
+        with db.transaction():
+            ingest_batch(db, inbox, "ingest-1", tasks=False)
+        if score:
+            with db.transaction():
+                score_and_queue(db, settings, "score-1")
+    except BaseException:
+        db.close()
+        raise
+    return db

@@ -12,28 +12,10 @@ from stdnum import iban as std_iban
 from stdnum import luhn
 from stdnum.fr import nir as std_nir
 
+from claimwatch.contract import CONTRACTS
 from claimwatch.sample_data.generator import SCENARIOS, generate_inbox
 
-REQUIRED = {
-    "members": {"member_id", "subscriber_id", "birth_date", "sex", "postcode", "contract_start"},
-    "account_events": {"event_id", "member_id", "event_time", "event_type", "channel"},
-    "claims": {
-        "claim_id",
-        "member_id",
-        "care_date",
-        "received_date",
-        "source",
-        "care_category",
-        "act_code",
-        "provider_id",
-        "billed_amount",
-        "ro_amount",
-        "claimed_amount",
-        "payee",
-    },
-    "breach_list": {"identifier_type", "identifier", "breach_name", "breach_date"},
-    "labels": {"claim_id", "is_fraud"},
-}
+REQUIRED = {kind: set(contract.required) for kind, contract in CONTRACTS.items()}
 OPTIONAL = {
     "members": {"nir", "email", "phone", "iban", "last_name", "first_name"},
     "account_events": {"new_value", "ip_country"},

@@ -8,13 +8,11 @@ import pytest
 from polars.testing import assert_frame_equal
 from sklearn.metrics import roc_auc_score
 
-from claimwatch.db import connect
 from claimwatch.detectors import combine
 from claimwatch.detectors.ensemble import DETECTORS, SMALL_SAMPLE_DETECTORS, AnomalyEnsemble, feature_matrix
-from claimwatch.ingest import ingest_batch
 from claimwatch.score import build_features, prepare
 from claimwatch.settings import Settings
-from tests.conftest import TEST_KEY
+from tests.conftest import loaded_database
 
 FEATURES = ["lines", "amount", "gap", "planted", "age"]
 PLANTED = FEATURES.index("planted")
@@ -161,18 +159,13 @@ def test_explain_names_the_planted_feature(fitted, data):
 def pipeline_inputs(generated_inbox, tmp_path_factory):
     """The real scoring inputs (features, signals, changes, profile) of the generated inbox."""
     tmp = tmp_path_factory.mktemp("partitions")
-    mp = pytest.MonkeyPatch()
-    mp.setenv("CLAIMWATCH_KEY", TEST_KEY)
     settings = Settings(db=tmp / "x.duckdb", inbox=generated_inbox)
-    db = connect(settings)
+    db = loaded_database(settings.db, generated_inbox, score=False)
     try:
-        with db.transaction():
-            ingest_batch(db, settings.inbox, "r1", tasks=False)
         build_features(db)
         whole, providers, model = prepare(db, settings)
     finally:
         db.close()
-        mp.undo()
     return whole, providers, model
 
 

@@ -9,11 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from claimwatch.db import Database, connect, sql_files, sql_text
-from claimwatch.ingest import ingest_batch
-from claimwatch.score import DataCheckFailed, run_checks, score_and_queue
-from claimwatch.settings import Settings
-from tests.conftest import TEST_KEY
+from claimwatch.db import Database, sql_files, sql_text
+from claimwatch.score import DataCheckFailed, run_checks
+from tests.conftest import loaded_database
 
 CHECKS = sql_files("checks")
 CHECK_NAMES = [Path(f).stem for f in CHECKS]
@@ -22,19 +20,11 @@ CHECK_NAMES = [Path(f).stem for f in CHECKS]
 @pytest.fixture(scope="module")
 def db(generated_inbox, tmp_path_factory) -> Iterator[Database]:
     """A real database file holding the generated inbox (1 500 members), scored and queued."""
-    mp = pytest.MonkeyPatch()
-    mp.setenv("CLAIMWATCH_KEY", TEST_KEY)
-    settings = Settings(db=tmp_path_factory.mktemp("checks") / "x.duckdb", inbox=generated_inbox)
-    database = connect(settings)
+    database = loaded_database(tmp_path_factory.mktemp("checks") / "x.duckdb", generated_inbox)
     try:
-        with database.transaction():
-            ingest_batch(database, generated_inbox, "ingest-1", tasks=False)
-        with database.transaction():
-            score_and_queue(database, settings, "score-1")
         yield database
     finally:
         database.close()
-        mp.undo()
 
 
 @contextmanager
