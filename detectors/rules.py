@@ -17,18 +17,19 @@ import polars as pl
 class Rule:
     code: str
     title: str
-    weight: float
+    weight: float | None  # None: computed per line or member (see the function producing it)
 
 
-# Weights are a reviewer's prior, not fitted on any labelled sample.
+# The reason codes a case can carry. Fixed weights are a reviewer's prior, not fitted on any
+# labelled sample.
 RULES: dict[str, Rule] = {
     r.code: r
     for r in (
-        Rule("ACCOUNT_TAKEOVER", "IBAN changed in a takeover pattern, then paid", 0.0),
-        Rule("TAKEOVER_NO_PAYMENT_YET", "IBAN changed in a takeover pattern, no payment yet", 0.0),
-        Rule("MULE_ACCOUNT", "paid to an account shared with unrelated contracts", 0.0),
-        Rule("SUSPICIOUS_PROVIDER", "billed by a provider with a fake-provider pattern", 0.0),
-        Rule("DUPLICATE_CLAIM", "the same care paid twice through two channels", 0.0),
+        Rule("ACCOUNT_TAKEOVER", "IBAN changed in a takeover pattern, then paid", None),
+        Rule("TAKEOVER_NO_PAYMENT_YET", "IBAN changed in a takeover pattern, no payment yet", None),
+        Rule("MULE_ACCOUNT", "paid to an account shared with unrelated contracts", None),
+        Rule("SUSPICIOUS_PROVIDER", "billed by a provider with a fake-provider pattern", None),
+        Rule("DUPLICATE_CLAIM", "the same care paid twice through two channels", None),
         Rule("NEW_CATEGORY_HIGH_AMOUNT", "first high-cost invoice of a kind, sent by the member", 0.2),
         Rule("DORMANT_THEN_INVOICE", "long silence, then a high-cost invoice sent by the member", 0.15),
         Rule("ANOMALOUS_PROFILE", "profile unlike the portfolio (PyOD ensemble)", 0.0),

@@ -7,7 +7,6 @@ after the commit.
 
 from __future__ import annotations
 
-import logging
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -30,8 +29,6 @@ from claimwatch.score import (
     write_scores,
 )
 from claimwatch.settings import Settings
-
-log = logging.getLogger("claimwatch.run")
 
 
 @task(name="build-features", cache_policy=NO_CACHE)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import os
 import shutil
 from pathlib import Path
@@ -12,9 +11,8 @@ from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NO_CACHE
 
 from claimwatch.db import Database
+from claimwatch.detectors.rules import RULES
 from claimwatch.settings import Settings
-
-log = logging.getLogger("claimwatch.publish")
 
 
 def queue_overview(db: Database, run_id: str) -> dict:
@@ -86,8 +84,12 @@ def _markdown(summary: dict, report: Path | None) -> str:
     ]
     if report:
         lines.append(f"- report: `{report}`")
-    lines += ["", "## Top reasons", "", "| reason | open cases |", "|---|---|"]
-    lines += [f"| {r['reason_code']} | {r['cases']} |" for r in q.get("top_reasons", [])]
+    lines += ["", "## Top reasons", "", "| reason | meaning | open cases |", "|---|---|---|"]
+    lines += [
+        f"| {r['reason_code']} | {RULES[r['reason_code']].title if r['reason_code'] in RULES else ''} "
+        f"| {r['cases']} |"
+        for r in q.get("top_reasons", [])
+    ]
     lines += [
         "",
         "## Top cases",

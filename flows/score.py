@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -14,8 +13,6 @@ from claimwatch.db import Database, sql_text
 from claimwatch.detectors import combine, rules
 from claimwatch.detectors.combine import Partition
 from claimwatch.settings import Settings
-
-log = logging.getLogger("claimwatch.score")
 
 # Feature families in dependency order; each becomes temp table f_<name>.
 FEATURES = (
