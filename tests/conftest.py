@@ -74,3 +74,23 @@ def loaded_database(db_path: Path, inbox: Path, *, score: bool = True):
         db.close()
         raise
     return db
+
+
+def clear_identifiers(inbox: Path) -> set[str]:
+    """Every direct identifier of an inbox (NIR, e-mail, phone, IBAN) as written, compacted
+    and lower-cased: what must never be found in the database, an export or a message."""
+    import polars as pl
+
+    raw: list[pl.Series] = []
+    members = pl.read_csv(inbox / "members.csv", infer_schema=False)
+    raw += [members[column].drop_nulls() for column in ("nir", "email", "phone", "iban")]
+    raw.append(pl.read_csv(inbox / "claims.csv", infer_schema=False)["payee_iban"].drop_nulls())
+    events = pl.read_csv(inbox / "account_events.csv", infer_schema=False)
+    raw.append(events.filter(pl.col("event_type") != "address_change")["new_value"].drop_nulls())
+    raw.append(pl.read_csv(inbox / "breach_list.csv", infer_schema=False)["identifier"])
+    values: set[str] = set()
+    for series in raw:
+        values |= set(series.to_list())
+        values |= set(series.str.replace_all(r"[\s.\-]", "").to_list())
+        values |= set(series.str.to_lowercase().to_list())
+    return {v for v in values if v and len(v) >= 8}

@@ -15,6 +15,7 @@ import pytest
 
 from claimwatch import review
 from claimwatch.review import EXPORT_COLUMNS
+from tests.conftest import clear_identifiers
 from tests.flows import test_review
 from tests.flows.test_review import rows, top_cases
 
@@ -171,25 +172,8 @@ def test_formula_injection_is_neutralised(queue_db, tmp_path):
     assert frame.filter(pl.col("case_id") == first)["member_id"].to_list() == [MEMBER_FORMULA]
 
 
-def _clear_identifiers(inbox: Path) -> set[str]:
-    """Every direct identifier of the generated inbox, as written and normalised."""
-    values: set[str] = set()
-    members = pl.read_csv(inbox / "members.csv", infer_schema=False)
-    for column in ("nir", "email", "phone", "iban"):
-        raw = members[column].drop_nulls()
-        values |= set(raw.to_list())
-        values |= set(raw.str.replace_all(r"[\s.\-]", "").to_list())
-    claims = pl.read_csv(inbox / "claims.csv", infer_schema=False)
-    values |= set(claims["payee_iban"].drop_nulls().to_list())
-    events = pl.read_csv(inbox / "account_events.csv", infer_schema=False)
-    values |= set(events.filter(pl.col("event_type") != "address_change")["new_value"].drop_nulls().to_list())
-    breach = pl.read_csv(inbox / "breach_list.csv", infer_schema=False)
-    values |= set(breach["identifier"].to_list())
-    return {v.lower() for v in values if v and len(v) >= 8}
-
-
 def test_no_clear_identifier_in_any_export(queue_db, tmp_path, generated_inbox):
-    identifiers = _clear_identifiers(generated_inbox)
+    identifiers = {v.lower() for v in clear_identifiers(generated_inbox)}
     assert len(identifiers) > 3000
     paths = export_all(queue_db, tmp_path, status="all")
     texts = {"csv": paths["csv"].read_text(encoding="utf-8")}

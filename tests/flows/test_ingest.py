@@ -16,7 +16,7 @@ from claimwatch.db import connect
 from claimwatch.ingest import ingest_batch
 from claimwatch.privacy import PseudonymKeyError
 from claimwatch.settings import Settings
-from tests.conftest import TEST_KEY
+from tests.conftest import TEST_KEY, clear_identifiers
 
 IBAN_A = "FR7630006000011234567890189"  # valid (mod 97)
 IBAN_B = "FR7630004000031234567890143"  # valid
@@ -394,18 +394,7 @@ def test_no_clear_identifier_reaches_any_table(settings, generated_inbox):
     for path in generated_inbox.iterdir():
         (settings.inbox / path.name).write_bytes(path.read_bytes())
     ingest(settings)
-    values: set[str] = set()
-    members = pl.read_csv(generated_inbox / "members.csv", infer_schema=False)
-    for column in ("nir", "email", "phone", "iban"):
-        raw = members[column].drop_nulls()
-        values |= set(raw.to_list())
-        values |= set(raw.str.replace_all(r"[\s.\-]", "").to_list())
-        values |= set(raw.str.to_lowercase().to_list())
-    claims = pl.read_csv(generated_inbox / "claims.csv", infer_schema=False)
-    values |= set(claims["payee_iban"].drop_nulls().to_list())
-    breach = pl.read_csv(generated_inbox / "breach_list.csv", infer_schema=False)
-    values |= set(breach["identifier"].to_list())
-    values = {v for v in values if v and len(v) >= 8}
+    values = clear_identifiers(generated_inbox)
     assert len(values) > 1000
     con = duckdb.connect(str(settings.db), read_only=True)
     text_columns = con.execute(
