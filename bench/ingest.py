@@ -26,10 +26,10 @@ def main() -> None:
     parser.add_argument("--workdir", type=Path, default=None)
     args = parser.parse_args()
 
-    from claimwatch.db import connect
-    from claimwatch.ingest import ingest_batch
+    from claimwatch.ingest.load import ingest_batch
     from claimwatch.sample_data.generator import generate_inbox
     from claimwatch.settings import Settings
+    from claimwatch.store.db import connect
 
     work = args.workdir or Path(tempfile.mkdtemp(prefix="claimwatch-bench-"))
     inbox = work / "inbox"

@@ -56,9 +56,9 @@ def loaded_database(db_path: Path, inbox: Path, *, score: bool = True):
 
     Ingest and scoring commit separately, as runs ids ``ingest-1`` and ``score-1``; the
     caller closes the returned Database."""
-    from claimwatch.db import connect
-    from claimwatch.ingest import ingest_batch
-    from claimwatch.score import score_and_queue
+    from claimwatch.ingest.load import ingest_batch
+    from claimwatch.scoring.score import score_and_queue
+    from claimwatch.store.db import connect
 
     with pytest.MonkeyPatch.context() as mp:  # the key is read once, at connect
         mp.setenv("CLAIMWATCH_KEY", TEST_KEY)

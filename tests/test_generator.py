@@ -12,7 +12,7 @@ from stdnum import iban as std_iban
 from stdnum import luhn
 from stdnum.fr import nir as std_nir
 
-from claimwatch.contract import CONTRACTS
+from claimwatch.ingest.contract import CONTRACTS
 from claimwatch.sample_data.generator import SCENARIOS, generate_inbox
 
 REQUIRED = {kind: set(contract.required) for kind, contract in CONTRACTS.items()}

@@ -15,8 +15,8 @@ import pytest
 from sklearn.metrics import roc_auc_score
 
 from claimwatch.detectors import combine
-from claimwatch.evaluate import evaluate
 from claimwatch.sample_data.generator import generate_inbox
+from claimwatch.scoring.evaluate import evaluate
 from claimwatch.settings import Settings
 from tests.conftest import loaded_database
 
@@ -30,7 +30,7 @@ pytestmark = pytest.mark.slow
 @dataclass
 class Outcome:
     seed: int
-    report: dict  # claimwatch.evaluate.evaluate
+    report: dict  # claimwatch.scoring.evaluate.evaluate
     fraud_members: set[str]  # members with at least one fraudulent line
     stored: pl.DataFrame  # member_scores of the run: member_id, ensemble_score
     ensemble_all: pl.DataFrame  # ensemble score of every member with features

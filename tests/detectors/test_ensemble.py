@@ -10,7 +10,7 @@ from sklearn.metrics import roc_auc_score
 
 from claimwatch.detectors import combine
 from claimwatch.detectors.ensemble import DETECTORS, SMALL_SAMPLE_DETECTORS, AnomalyEnsemble, feature_matrix
-from claimwatch.score import build_features, prepare
+from claimwatch.scoring.score import build_features, prepare
 from claimwatch.settings import Settings
 from tests.conftest import loaded_database
 

@@ -13,8 +13,8 @@ import pytest
 from rich.console import Console
 from typer.testing import CliRunner
 
-from claimwatch import cli
-from claimwatch.publish import publish_analytics_copy
+from claimwatch.cli import main as cli
+from claimwatch.publish.analytics import publish_analytics_copy
 from claimwatch.settings import Settings
 from tests.flows import test_review
 

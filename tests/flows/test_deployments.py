@@ -16,10 +16,16 @@ from pathlib import Path
 import duckdb
 import yaml
 
-from claimwatch import deployments
-from claimwatch.deployments import NIGHTLY, PURGE, build_deployments, make_runner, register_deployments
-from claimwatch.pipeline import claimwatch_run
-from claimwatch.retention import purge_flow
+from claimwatch.pipelines import deployments
+from claimwatch.pipelines.deployments import (
+    NIGHTLY,
+    PURGE,
+    build_deployments,
+    make_runner,
+    register_deployments,
+)
+from claimwatch.pipelines.purge import purge_flow
+from claimwatch.pipelines.run import claimwatch_run
 from claimwatch.settings import Settings
 
 REPO = Path(__file__).resolve().parents[2]
@@ -83,8 +89,8 @@ def test_serve_registers_both_deployments_and_runs_the_nightly_one(prefect_harne
     assert nightly.parameters == {"inbox": inbox, "db": db}
     assert purge.parameters == {"db": db}
     # the installed modules, wherever the operator starts `claimwatch serve`
-    assert nightly.entrypoint == "claimwatch.pipeline.claimwatch_run"
-    assert purge.entrypoint == "claimwatch.retention.purge_flow"
+    assert nightly.entrypoint == deployments.ENTRYPOINTS[NIGHTLY] == "claimwatch.pipelines.run.claimwatch_run"
+    assert purge.entrypoint == deployments.ENTRYPOINTS[PURGE] == "claimwatch.pipelines.purge.purge_flow"
 
     # what `claimwatch serve` runs, for one polling round instead of forever
     runner = make_runner(settings, limit=1, pause_on_shutdown=False)
@@ -131,8 +137,8 @@ def test_prefect_yaml_declares_the_same_deployments_as_serve():
         assert spec["parameters"] == {}  # inbox, db and key come from the worker's environment
         assert spec["work_pool"]["name"] == "claimwatch"
         assert spec["concurrency_limit"] == 1
-        # the entrypoint is a real flow function, relative to the repository root
-        loaded = load_flow_from_entrypoint(str(REPO / spec["entrypoint"]))
+        # the entrypoint is a real flow function of the installed package
+        loaded = load_flow_from_entrypoint(spec["entrypoint"])
         assert loaded.name == FLOWS[name].name
     assert "prefect work-pool create claimwatch --type process" in (REPO / "prefect.yaml").read_text()
 

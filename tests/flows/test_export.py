@@ -13,8 +13,8 @@ import openpyxl
 import polars as pl
 import pytest
 
-from claimwatch import review
-from claimwatch.review import EXPORT_COLUMNS
+from claimwatch.review import queue as review
+from claimwatch.review.queue import EXPORT_COLUMNS
 from tests.conftest import clear_identifiers
 from tests.flows import test_review
 from tests.flows.test_review import rows, top_cases

@@ -12,10 +12,10 @@ import duckdb
 import polars as pl
 import pytest
 
-from claimwatch.db import connect
-from claimwatch.ingest import ingest_batch
-from claimwatch.privacy import PseudonymKeyError
+from claimwatch.ingest.load import ingest_batch
 from claimwatch.settings import Settings
+from claimwatch.store.db import connect
+from claimwatch.store.privacy import PseudonymKeyError
 from tests.conftest import TEST_KEY, clear_identifiers
 
 IBAN_A = "FR7630006000011234567890189"  # valid (mod 97)
@@ -272,7 +272,7 @@ def test_failed_batch_leaves_the_database_as_it_was(settings, monkeypatch):
     before = query(settings, "select count(*) from members union all select count(*) from file_ledger")
     write(settings.inbox, "claims.csv", f"{CLAIM_HEADER}\n{GOOD}\n")
     write(settings.inbox, "labels.csv", "claim_id,is_fraud\nC1,0\n")
-    import claimwatch.ingest as ingest_module
+    import claimwatch.ingest.load as ingest_module
 
     real = ingest_module.load_one_file
 

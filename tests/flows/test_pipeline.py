@@ -14,7 +14,7 @@ from prefect.client.orchestration import get_client
 from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId
 from prefect.client.schemas.objects import StateType
 
-from claimwatch.pipeline import claimwatch_run
+from claimwatch.pipelines.run import claimwatch_run
 from claimwatch.settings import Settings
 from tests.conftest import TEST_KEY
 from tests.flows.test_review import write_duplicate_line

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from claimwatch.privacy import PseudonymKey, redact
+from claimwatch.store.privacy import PseudonymKey, redact
 
 
 @pytest.mark.parametrize(

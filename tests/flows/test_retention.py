@@ -7,8 +7,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from claimwatch import review
-from claimwatch.retention import purge
+from claimwatch.review import queue as review
+from claimwatch.review.retention import purge
 from tests.flows import test_review
 from tests.flows.test_review import rescore, rows, top_cases
 
@@ -163,7 +163,7 @@ def test_a_failed_purge_changes_nothing(queue_db, monkeypatch):
     def broken_audit(*args, **kwargs):
         raise RuntimeError("audit log unavailable")
 
-    monkeypatch.setattr("claimwatch.retention.audit", broken_audit)
+    monkeypatch.setattr("claimwatch.review.retention.audit", broken_audit)
     with pytest.raises(RuntimeError, match="audit log unavailable"):
         purge(queue_db, now=NOW)
     # a purge nobody can account for must not happen

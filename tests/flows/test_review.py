@@ -12,12 +12,12 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from claimwatch import review
-from claimwatch.db import Database, connect
-from claimwatch.ingest import ingest_batch
-from claimwatch.review import ReviewError
-from claimwatch.score import score_and_queue
+from claimwatch.ingest.load import ingest_batch
+from claimwatch.review import queue as review
+from claimwatch.review.queue import ReviewError
+from claimwatch.scoring.score import score_and_queue
 from claimwatch.settings import Settings
+from claimwatch.store.db import Database, connect
 from tests.conftest import TEST_KEY
 
 OPEN = "('new', 'in_review', 'needs_info')"
@@ -336,7 +336,7 @@ def test_every_assign_decide_and_export_is_audited(queue_db, tmp_path):
 
 
 def test_audit_rows_are_never_changed(settings, queue_db, tmp_path):
-    from claimwatch.retention import purge
+    from claimwatch.review.retention import purge
 
     a, b, c = top_cases(queue_db, 3)
     review.assign(queue_db, a, "alice", "lead")

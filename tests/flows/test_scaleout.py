@@ -17,12 +17,12 @@ import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 
-from claimwatch import scaleout
-from claimwatch.db import connect
 from claimwatch.detectors import combine
-from claimwatch.ingest import ingest_batch
-from claimwatch.score import build_features, prepare, score_and_queue
+from claimwatch.ingest.load import ingest_batch
+from claimwatch.scoring import scaleout
+from claimwatch.scoring.score import build_features, prepare, score_and_queue
 from claimwatch.settings import Settings
+from claimwatch.store.db import connect
 from tests.conftest import TEST_KEY
 
 pytest.importorskip("prefect_dask", reason="needs the dask extra: pip install -e '.[dask]'")

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from claimwatch.db import Database, sql_files, sql_text
-from claimwatch.score import DataCheckFailed, run_checks
+from claimwatch.scoring.score import DataCheckFailed, run_checks
+from claimwatch.store.db import Database, sql_files, sql_text
 from tests.conftest import loaded_database
 
 CHECKS = sql_files("checks")

@@ -46,7 +46,7 @@ def _settings(db: Path | None = None, inbox: Path | None = None) -> Settings:
 
 
 def _fail(message: str) -> None:
-    from claimwatch.privacy import redact
+    from claimwatch.store.privacy import redact
 
     first = redact(str(message).strip().splitlines()[0] if str(message).strip() else "failed")
     err.print(f"[red]error:[/red] {first}", highlight=False, soft_wrap=True, markup=True)
@@ -58,10 +58,10 @@ def _actor(name: str | None) -> str:
 
 
 def _known_errors() -> tuple[type[BaseException], ...]:
-    from claimwatch.db import DatabaseBusyError
-    from claimwatch.privacy import PseudonymKeyError
-    from claimwatch.review import ReviewError
-    from claimwatch.scaleout import ScaleOutError
+    from claimwatch.review.queue import ReviewError
+    from claimwatch.scoring.scaleout import ScaleOutError
+    from claimwatch.store.db import DatabaseBusyError
+    from claimwatch.store.privacy import PseudonymKeyError
 
     return (DatabaseBusyError, PseudonymKeyError, ReviewError, ScaleOutError, FileNotFoundError, ValueError)
 
@@ -114,8 +114,8 @@ def _print_summary(summary: dict) -> None:
 
 
 def _run(settings: Settings) -> dict:
-    from claimwatch import ingest
-    from claimwatch.pipeline import claimwatch_run
+    from claimwatch.ingest import load as ingest
+    from claimwatch.pipelines.run import claimwatch_run
 
     if not settings.inbox.is_dir():
         _fail(f"inbox {settings.inbox} is not a directory")
@@ -210,8 +210,8 @@ def evaluate(
     json_out: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Precision@k, recall@k and average precision of the queue against labels."""
-    from claimwatch.db import connect
-    from claimwatch.evaluate import evaluate as run_evaluation
+    from claimwatch.scoring.evaluate import evaluate as run_evaluation
+    from claimwatch.store.db import connect
 
     settings = _settings(db)
     ks = _parse_ks(k)
@@ -253,8 +253,8 @@ def demo(db: DbOption = None, inbox: InboxOption = None) -> None:
     except Exception as exc:
         _fail(f"run failed, database unchanged: {type(exc).__name__}: {exc}")
     _print_summary(summary)
-    from claimwatch.db import connect
-    from claimwatch.evaluate import evaluate as run_evaluation
+    from claimwatch.scoring.evaluate import evaluate as run_evaluation
+    from claimwatch.store.db import connect
 
     database = connect(settings, read_only=True)
     try:
@@ -268,7 +268,7 @@ def demo(db: DbOption = None, inbox: InboxOption = None) -> None:
 
 
 def _with_db(settings: Settings, fn, *, read_only: bool = False):
-    from claimwatch.db import connect
+    from claimwatch.store.db import connect
 
     try:
         database = connect(settings, read_only=read_only, with_key=False)
@@ -293,7 +293,7 @@ def queue_list(
     db: DbOption = None,
 ) -> None:
     """List cases, most suspicious first."""
-    from claimwatch.review import list_cases
+    from claimwatch.review.queue import list_cases
 
     frame = _with_db(_settings(db), lambda d: list_cases(d, status, top), read_only=True)
     table = Table()
@@ -319,7 +319,7 @@ def queue_show(
     case_id: str, db: DbOption = None, json_out: Annotated[bool, typer.Option("--json")] = False
 ) -> None:
     """Show one case: reasons, claim lines, account events, audit trail."""
-    from claimwatch.review import show_case
+    from claimwatch.review.queue import show_case
 
     detail = _with_db(_settings(db), lambda d: show_case(d, case_id), read_only=True)
     if json_out:
@@ -403,7 +403,7 @@ def queue_assign(
     db: DbOption = None,
 ) -> None:
     """Assign a case to a reviewer."""
-    from claimwatch.review import assign
+    from claimwatch.review.queue import assign
 
     _with_db(_settings(db), lambda d: assign(d, case_id, to, _actor(by)))
     console.print(f"{case_id} assigned to {to}")
@@ -418,7 +418,7 @@ def queue_decide(
     db: DbOption = None,
 ) -> None:
     """Record a reviewer's decision on a case."""
-    from claimwatch.review import decide
+    from claimwatch.review.queue import decide
 
     status = _with_db(_settings(db), lambda d: decide(d, case_id, decision, by, note))
     console.print(f"{case_id} → {status}")
@@ -434,7 +434,7 @@ def export(
     db: DbOption = None,
 ) -> None:
     """Export the queue (rank order) to CSV, XLSX or Parquet."""
-    from claimwatch.review import export as run_export
+    from claimwatch.review.queue import export as run_export
 
     if fmt not in ("csv", "xlsx", "parquet"):
         _fail("--format must be csv, xlsx or parquet")
@@ -453,7 +453,7 @@ def sql(
     db: DbOption = None,
 ) -> None:
     """Run a read-only analyst query on the published analytics copy."""
-    from claimwatch.analytics import run_query
+    from claimwatch.publish.analytics import run_query
 
     settings = _settings(db)
     if fmt not in ("table", "csv", "parquet"):
@@ -488,7 +488,7 @@ def sql(
 @app.command()
 def purge(db: DbOption = None) -> None:
     """Apply retention: purge legitimate and stale unqualified cases, old confirmed ones."""
-    from claimwatch.retention import purge_flow
+    from claimwatch.pipelines.purge import purge_flow
 
     settings = _settings(db)
     try:
@@ -501,7 +501,7 @@ def purge(db: DbOption = None) -> None:
 @app.command()
 def serve(db: DbOption = None, inbox: InboxOption = None) -> None:
     """Serve the Prefect deployments with their schedules (needs a Prefect server)."""
-    from claimwatch.deployments import serve_deployments
+    from claimwatch.pipelines.deployments import serve_deployments
 
     settings = _settings(db, inbox)
     if not os.environ.get("PREFECT_API_URL"):

@@ -2,7 +2,7 @@
 
 When to use it: a portfolio whose scoring (rules + PyOD ensemble) no longer fits one machine's
 nightly time window. Set ``CLAIMWATCH_DASK_ADDRESS`` (e.g. ``tcp://scheduler:8786``) and
-``CLAIMWATCH_SCORE_PARTITIONS``; :func:`claimwatch.score.detect` then calls
+``CLAIMWATCH_SCORE_PARTITIONS``; :func:`claimwatch.scoring.score.detect` then calls
 :func:`score_on_dask` instead of scoring locally. Everything else (ingest, SQL features, the
 ensemble fit, writing scores, the queue) stays on the machine that owns the DuckDB file.
 

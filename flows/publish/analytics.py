@@ -7,11 +7,15 @@ next run writes.
 
 from __future__ import annotations
 
+import os
+import shutil
+from pathlib import Path
+
 import duckdb
 import polars as pl
 
-from claimwatch.db import DatabaseBusyError
 from claimwatch.settings import Settings
+from claimwatch.store.db import DatabaseBusyError
 
 
 def run_query(settings: Settings, query: str, *, live: bool = False) -> pl.DataFrame:
@@ -37,3 +41,15 @@ def run_query(settings: Settings, query: str, *, live: bool = False) -> pl.DataF
         return relation.pl() if relation is not None else pl.DataFrame()
     finally:
         con.close()
+
+
+def publish_analytics_copy(settings: Settings) -> Path:
+    """Copy the committed database to the analysts' read-only file, atomically.
+
+    Readers of the previous copy keep their open file; new readers get the new one."""
+    target = settings.resolved_analytics_db
+    tmp = target.with_name(target.name + ".tmp")
+    shutil.copyfile(settings.db, tmp)
+    os.chmod(tmp, 0o640)
+    os.replace(tmp, target)
+    return target

@@ -1,4 +1,4 @@
-"""Retention (CNIL practice for anti-fraud processing), as a flow logged in the audit log.
+"""Retention (CNIL practice for anti-fraud processing), logged in the audit log (flow: pipelines/purge.py).
 
 - a case closed as legitimate (not relevant) is purged with its scores;
 - an unqualified alert (open, no decision) is purged 6 months after it was opened;
@@ -8,13 +8,9 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from pathlib import Path
 
-from prefect import flow
-
-from claimwatch.db import Database, connect
-from claimwatch.review import audit
-from claimwatch.settings import Settings
+from claimwatch.review.queue import audit
+from claimwatch.store.db import Database
 
 UNQUALIFIED_MONTHS = 6
 FRAUD_YEARS = 5
@@ -83,23 +79,3 @@ def purge(db: Database, actor: str = "retention", now: datetime | None = None) -
         }
         audit(db, actor, "purge", None, result, row_count=sum(counts.values()))
     return result
-
-
-@flow(name="claimwatch-purge")
-def purge_flow(db: str | None = None) -> dict[str, int]:
-    """Weekly retention purge of the review queue."""
-    settings = Settings()
-    if db:
-        settings.db = Path(db)
-    database = connect(settings)
-    try:
-        counts = purge(database)
-        database.con.execute("checkpoint")
-        if settings.resolved_analytics_db.exists():
-            # analysts must not keep reading what retention removed
-            from claimwatch.publish import publish_analytics_copy
-
-            publish_analytics_copy(settings)
-        return counts
-    finally:
-        database.close()

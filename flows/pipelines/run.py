@@ -14,12 +14,9 @@ from pathlib import Path
 from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 
-from claimwatch import publish
-from claimwatch.db import Database, connect
-from claimwatch.ingest import Progress, ingest_batch
-from claimwatch.privacy import redact
-from claimwatch.runs import new_run_id, record_run
-from claimwatch.score import (
+from claimwatch.ingest.load import Progress, ingest_batch
+from claimwatch.publish import artifacts as publish
+from claimwatch.scoring.score import (
     ScoreSteps,
     build_features,
     detect,
@@ -29,6 +26,9 @@ from claimwatch.score import (
     write_scores,
 )
 from claimwatch.settings import Settings
+from claimwatch.store.db import Database, connect
+from claimwatch.store.privacy import redact
+from claimwatch.store.runs import new_run_id, record_run
 
 
 @task(name="build-features", cache_policy=NO_CACHE)

@@ -16,18 +16,18 @@ from uuid import UUID
 from prefect.deployments.runner import EntrypointType, RunnerDeployment
 from prefect.schedules import Cron
 
-from claimwatch.pipeline import claimwatch_run
-from claimwatch.retention import purge_flow
+from claimwatch.pipelines.purge import purge_flow
+from claimwatch.pipelines.run import claimwatch_run
 from claimwatch.settings import Settings
 
 NIGHTLY = "claimwatch-nightly"
 PURGE = "claimwatch-weekly-purge"
 TAGS = ["claimwatch"]
-# File entrypoints of the same flows, relative to the repository root (used by prefect.yaml;
-# served deployments load the installed modules instead, wherever the operator starts them).
+# One entrypoint name per flow: the installed module path, used by `claimwatch serve` and by
+# prefect.yaml alike, so a worker finds the flow wherever claimwatch is installed.
 ENTRYPOINTS = {
-    NIGHTLY: "flows/pipeline.py:claimwatch_run",
-    PURGE: "flows/retention.py:purge_flow",
+    NIGHTLY: "claimwatch.pipelines.run.claimwatch_run",
+    PURGE: "claimwatch.pipelines.purge.purge_flow",
 }
 
 

@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-import os
-import shutil
 from pathlib import Path
 
 from prefect import task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NO_CACHE
 
-from claimwatch.db import Database
 from claimwatch.detectors.rules import RULES
+from claimwatch.publish.analytics import publish_analytics_copy
 from claimwatch.settings import Settings
+from claimwatch.store.db import Database
 
 
 def queue_overview(db: Database, run_id: str) -> dict:
@@ -57,18 +56,6 @@ def queue_overview(db: Database, run_id: str) -> dict:
     }
 
 
-def publish_analytics_copy(settings: Settings) -> Path:
-    """Copy the committed database to the analysts' read-only file, atomically.
-
-    Readers of the previous copy keep their open file; new readers get the new one."""
-    target = settings.resolved_analytics_db
-    tmp = target.with_name(target.name + ".tmp")
-    shutil.copyfile(settings.db, tmp)
-    os.chmod(tmp, 0o640)
-    os.replace(tmp, target)
-    return target
-
-
 def _markdown(summary: dict, report: Path | None) -> str:
     q = summary.get("queue", {})
     totals = summary.get("ingest", {}).get("totals", {})
@@ -108,7 +95,7 @@ def _markdown(summary: dict, report: Path | None) -> str:
 @task(name="publish", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=5)
 def publish_task(settings: Settings, run_id: str, summary: dict) -> dict:
     """Publish the analytics copy, the HTML report and the run's Prefect artifacts."""
-    from claimwatch.report import write_report
+    from claimwatch.publish.report import write_report
 
     analytics = publish_analytics_copy(settings)
     report = write_report(analytics, settings.resolved_report_dir, run_id, summary)

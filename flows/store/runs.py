@@ -6,7 +6,7 @@ import json
 import secrets
 from datetime import UTC, datetime
 
-from claimwatch.db import Database
+from claimwatch.store.db import Database
 
 
 def new_run_id() -> str:

@@ -13,8 +13,8 @@ from typing import Any
 
 import duckdb
 
-from claimwatch.privacy import PseudonymKey, PseudonymKeyError, load_key
 from claimwatch.settings import Settings
+from claimwatch.store.privacy import PseudonymKey, PseudonymKeyError, load_key
 
 
 class DatabaseBusyError(RuntimeError):

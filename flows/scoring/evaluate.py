@@ -6,8 +6,8 @@ from pathlib import Path
 
 import polars as pl
 
-from claimwatch.db import Database
 from claimwatch.detectors.metrics import average_precision, precision_at_k, recall_at_k
+from claimwatch.store.db import Database
 
 
 def read_labels(db: Database, path: Path | None) -> pl.DataFrame:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import polars as pl
 
-from claimwatch.db import Database
+from claimwatch.store.db import Database
 
 OPEN = ("new", "in_review", "needs_info")
 CLOSED = ("closed_fraud", "closed_legitimate")

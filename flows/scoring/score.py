@@ -9,10 +9,10 @@ from datetime import UTC, datetime
 
 import polars as pl
 
-from claimwatch.db import Database, sql_text
 from claimwatch.detectors import combine, rules
 from claimwatch.detectors.combine import Partition
 from claimwatch.settings import Settings
+from claimwatch.store.db import Database, sql_text
 
 # Feature families in dependency order; each becomes temp table f_<name>.
 FEATURES = (
@@ -88,7 +88,7 @@ def detect(db: Database, settings: Settings, run_id: str) -> tuple[pl.DataFrame,
     """Run rules and the ensemble locally; return (member results, claim flags)."""
     whole, providers, model = prepare(db, settings)
     if settings.dask_address:
-        from claimwatch.scaleout import score_on_dask
+        from claimwatch.scoring.scaleout import score_on_dask
 
         members, flags = score_on_dask(whole, providers, model, settings)
     else:
@@ -210,7 +210,7 @@ class DataCheckFailed(RuntimeError):
 
 def run_checks(db: Database) -> dict[str, int]:
     """Run every data check; raise DataCheckFailed naming those that return rows."""
-    from claimwatch.db import sql_files
+    from claimwatch.store.db import sql_files
 
     counts = {}
     for relative in sql_files("checks"):

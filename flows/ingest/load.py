@@ -19,11 +19,11 @@ import duckdb
 from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 
-from claimwatch.contract import CONTRACTS, FORMATS, KINDS, FileContract, kind_of
-from claimwatch.db import Database, connect, sql_text
+from claimwatch.ingest.contract import CONTRACTS, FORMATS, KINDS, FileContract, kind_of
 from claimwatch.settings import Settings
+from claimwatch.store.db import Database, connect, sql_text
 
-log = logging.getLogger("claimwatch.ingest")
+log = logging.getLogger("claimwatch.ingest.load")
 
 Progress = Callable[[str, str], None]  # (file name, stage) -> None
 # set by the CLI to drive its progress display; None elsewhere
@@ -424,7 +424,7 @@ def link_breaches_task(db: Database) -> int:
 @flow(name="claimwatch-ingest", log_prints=True)
 def ingest_flow(inbox: str | None = None, db_path: str | None = None) -> dict:
     """Ingest the inbox into the database in one transaction (standalone ingest)."""
-    from claimwatch.runs import new_run_id
+    from claimwatch.store.runs import new_run_id
 
     settings = Settings()
     if db_path:

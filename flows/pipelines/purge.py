@@ -1,0 +1,30 @@
+"""The retention flow ``claimwatch-purge`` (scheduled weekly by ``claimwatch serve``)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from prefect import flow
+
+from claimwatch.publish.analytics import publish_analytics_copy
+from claimwatch.review.retention import purge
+from claimwatch.settings import Settings
+from claimwatch.store.db import connect
+
+
+@flow(name="claimwatch-purge")
+def purge_flow(db: str | None = None) -> dict[str, int]:
+    """Weekly retention purge of the review queue."""
+    settings = Settings()
+    if db:
+        settings.db = Path(db)
+    database = connect(settings)
+    try:
+        counts = purge(database)
+        database.con.execute("checkpoint")
+        if settings.resolved_analytics_db.exists():
+            # analysts must not keep reading what retention removed
+            publish_analytics_copy(settings)
+        return counts
+    finally:
+        database.close()
