@@ -63,7 +63,7 @@ def loaded_database(db_path: Path, inbox: Path, *, score: bool = True):
     with pytest.MonkeyPatch.context() as mp:  # the key is read once, at connect
         mp.setenv("CLAIMWATCH_KEY", TEST_KEY)
         settings = Settings(db=db_path, inbox=inbox)
-        db = connect(settings)
+        db = connect(settings, create=True)
     try:
         with db.transaction():
             ingest_batch(db, inbox, "ingest-1", tasks=False)

@@ -5,16 +5,19 @@ from __future__ import annotations
 import getpass
 import json
 import os
-import shutil
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from importlib.resources import files
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, NoReturn
 
+import polars as pl
 import typer
 from rich.console import Console
 from rich.table import Table
 
+from claimwatch.errors import ClaimwatchError, InputError, OutputPathError, output_path_error
 from claimwatch.settings import Settings, apply_privacy_defaults
 
 app = typer.Typer(
@@ -35,35 +38,45 @@ InboxOption = Annotated[
 ]
 
 
+_STATE = {"debug": False}  # set once by main() from --debug
+
+
 def _settings(db: Path | None = None, inbox: Path | None = None) -> Settings:
-    settings = Settings()
-    if db is not None:
-        settings.db = db
-    if inbox is not None:
-        settings.inbox = inbox
+    """Build the command's Settings once: the environment (and .env), then its options."""
+    overrides = {name: value for name, value in (("db", db), ("inbox", inbox)) if value is not None}
+    settings = Settings(**overrides)
     apply_privacy_defaults(settings)
     return settings
 
 
-def _fail(message: str) -> None:
+def _one_line(message: object) -> str:
     from claimwatch.store.privacy import redact
 
-    first = redact(str(message).strip().splitlines()[0] if str(message).strip() else "failed")
-    err.print(f"[red]error:[/red] {first}", highlight=False, soft_wrap=True, markup=True)
-    raise typer.Exit(1)
+    text = str(message).strip()
+    return redact(text.splitlines()[0] if text else "failed")
+
+
+def _fail(message: str) -> NoReturn:
+    """Stop the command with one line ``error: …`` on stderr and exit code 1."""
+    raise ClaimwatchError(message)
 
 
 def _actor(name: str | None) -> str:
     return name or os.environ.get("CLAIMWATCH_USER") or getpass.getuser()
 
 
-def _known_errors() -> tuple[type[BaseException], ...]:
-    from claimwatch.review.queue import ReviewError
-    from claimwatch.scoring.scaleout import ScaleOutError
-    from claimwatch.store.db import DatabaseBusyError
-    from claimwatch.store.privacy import PseudonymKeyError
-
-    return (DatabaseBusyError, PseudonymKeyError, ReviewError, ScaleOutError, FileNotFoundError, ValueError)
+@contextmanager
+def _writing(out: Path) -> Iterator[None]:
+    """Turn any failure to write ``out`` into one OutputPathError line."""
+    if out.is_dir():
+        raise OutputPathError(f"cannot write {out}: it is a folder")
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        yield
+    except OSError as exc:
+        raise output_path_error(out, exc) from None
+    except pl.exceptions.PolarsError as exc:
+        raise OutputPathError(f"cannot write {out}: {_one_line(exc)}") from None
 
 
 def _print_summary(summary: dict) -> None:
@@ -114,17 +127,36 @@ def _print_summary(summary: dict) -> None:
 
 
 def _run(settings: Settings) -> dict:
-    from claimwatch.ingest import load as ingest
-    from claimwatch.pipelines.run import claimwatch_run
+    """Check what a run needs, run the flow, return its summary as recorded."""
+    from claimwatch.pipelines.run import run_with
+    from claimwatch.store.db import connect
 
+    # the database, its key and its lock are checked before Prefect starts: a refusal is one line
+    connect(settings).close()
     if not settings.inbox.is_dir():
-        _fail(f"inbox {settings.inbox} is not a directory")
+        raise InputError(f"inbox {settings.inbox} is not a directory")
+    _quiet_prefect_tracebacks()
     with console.status("claimwatch run…") as status:
-        ingest.PROGRESS_HOOK = lambda name, stage: status.update(f"{stage}: {name}")
         try:
-            return claimwatch_run(inbox=str(settings.inbox), db=str(settings.db))
-        finally:
-            ingest.PROGRESS_HOOK = None
+            summary = run_with(settings, lambda name, stage: status.update(f"{stage}: {name}"))
+        except ClaimwatchError:
+            raise
+        except Exception as exc:  # the run rolled back: the database is as it was before it
+            raise ClaimwatchError(
+                f"run failed, database unchanged: {type(exc).__name__}: {_one_line(exc)}"
+            ) from exc
+    return summary.as_dict()
+
+
+@app.command()
+def init(db: DbOption = None) -> None:
+    """Create a new database and its pseudonymisation key (nothing else creates one)."""
+    from claimwatch.store.db import init_database
+
+    settings = _settings(db)
+    fingerprint = init_database(settings)
+    source = "CLAIMWATCH_KEY" if settings.key is not None else f"key file {settings.resolved_key_file}"
+    console.print(f"created {settings.db} (key fingerprint {fingerprint[:12]}…, from {source})", markup=False)
 
 
 @app.command()
@@ -134,13 +166,7 @@ def run(
     json_out: Annotated[bool, typer.Option("--json", help="print the summary as JSON")] = False,
 ) -> None:
     """Ingest the inbox, score the whole history, refresh the review queue."""
-    settings = _settings(db, inbox)
-    try:
-        summary = _run(settings)
-    except _known_errors() as exc:
-        _fail(str(exc))
-    except Exception as exc:  # the flow failed: the database is as it was before the run
-        _fail(f"run failed, database unchanged: {type(exc).__name__}: {exc}")
+    summary = _run(_settings(db, inbox))
     if json_out:
         console.print_json(json.dumps(summary, default=str))
     else:
@@ -215,14 +241,11 @@ def evaluate(
 
     settings = _settings(db)
     ks = _parse_ks(k)
+    database = connect(settings, read_only=True)
     try:
-        database = connect(settings, read_only=True)
-        try:
-            result = run_evaluation(database, labels, ks)
-        finally:
-            database.close()
-    except _known_errors() as exc:
-        _fail(str(exc))
+        result = run_evaluation(database, labels, ks)
+    finally:
+        database.close()
     if json_out:
         console.print_json(json.dumps(result, default=str))
     else:
@@ -232,7 +255,13 @@ def evaluate(
 @app.command()
 def demo(db: DbOption = None, inbox: InboxOption = None) -> None:
     """Sample inbox (if absent) → run → summary → evaluation."""
+    from claimwatch.scoring.evaluate import evaluate as run_evaluation
+    from claimwatch.store.db import connect
+
     settings = _settings(db, inbox)
+    if not settings.db.exists():
+        connect(settings, create=True).close()
+        console.print(f"created {settings.db}", markup=False)
     if not settings.inbox.exists() or not any(settings.inbox.iterdir()):
         bundled = files("claimwatch.sample_data") / "inbox"
         settings.inbox.mkdir(parents=True, exist_ok=True)
@@ -246,15 +275,8 @@ def demo(db: DbOption = None, inbox: InboxOption = None) -> None:
 
             generate_inbox(settings.inbox, members=3000, seed=7)
         console.print(f"sample inbox written to {settings.inbox}")
-    try:
-        summary = _run(settings)
-    except _known_errors() as exc:
-        _fail(str(exc))
-    except Exception as exc:
-        _fail(f"run failed, database unchanged: {type(exc).__name__}: {exc}")
+    summary = _run(settings)
     _print_summary(summary)
-    from claimwatch.scoring.evaluate import evaluate as run_evaluation
-    from claimwatch.store.db import connect
 
     database = connect(settings, read_only=True)
     try:
@@ -270,14 +292,11 @@ def demo(db: DbOption = None, inbox: InboxOption = None) -> None:
 def _with_db(settings: Settings, fn, *, read_only: bool = False):
     from claimwatch.store.db import connect
 
+    database = connect(settings, read_only=read_only, with_key=False)
     try:
-        database = connect(settings, read_only=read_only, with_key=False)
-        try:
-            return fn(database)
-        finally:
-            database.close()
-    except _known_errors() as exc:
-        _fail(str(exc))
+        return fn(database)
+    finally:
+        database.close()
 
 
 @queue_app.command("list")
@@ -438,7 +457,8 @@ def export(
 
     if fmt not in ("csv", "xlsx", "parquet"):
         _fail("--format must be csv, xlsx or parquet")
-    rows, digest = _with_db(_settings(db), lambda d: run_export(d, fmt, out, _actor(by), status, top))
+    with _writing(out):
+        rows, digest = _with_db(_settings(db), lambda d: run_export(d, fmt, out, _actor(by), status, top))
     console.print(f"wrote {rows} case(s) to {out} (sha256 {digest[:16]}…)")
 
 
@@ -460,19 +480,16 @@ def sql(
         _fail("--format must be table, csv or parquet")
     if fmt == "parquet" and out is None:
         _fail("--format parquet needs --out FILE")
-    try:
-        frame = run_query(settings, query, live=live)
-    except _known_errors() as exc:
-        _fail(str(exc))
-    except Exception as exc:  # a bad query: DuckDB's message names the problem
-        _fail(str(exc).splitlines()[0])
+    frame = run_query(settings, query, live=live)
     if fmt == "parquet":
-        frame.write_parquet(out)
-        console.print(f"wrote {frame.height} row(s) to {out}")
+        with _writing(out):
+            frame.write_parquet(out)
+        console.print(f"wrote {frame.height} row(s) to {out}", markup=False)
     elif fmt == "csv":
         if out:
-            frame.write_csv(out)
-            console.print(f"wrote {frame.height} row(s) to {out}")
+            with _writing(out):
+                frame.write_csv(out)
+            console.print(f"wrote {frame.height} row(s) to {out}", markup=False)
         else:
             sys.stdout.write(frame.write_csv())
     else:
@@ -488,35 +505,91 @@ def sql(
 @app.command()
 def purge(db: DbOption = None) -> None:
     """Apply retention: purge legitimate and stale unqualified cases, old confirmed ones."""
-    from claimwatch.pipelines.purge import purge_flow
+    from claimwatch.pipelines.purge import purge_with
+    from claimwatch.store.db import connect
 
     settings = _settings(db)
-    try:
-        counts = purge_flow(db=str(settings.db))
-    except _known_errors() as exc:
-        _fail(str(exc))
+    connect(settings).close()  # no database, another key or a busy file: one line, before Prefect
+    _quiet_prefect_tracebacks()
+    counts = purge_with(settings)
     console.print("purged: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
 
 
 @app.command()
 def serve(db: DbOption = None, inbox: InboxOption = None) -> None:
     """Serve the Prefect deployments with their schedules (needs a Prefect server)."""
-    from claimwatch.pipelines.deployments import serve_deployments
+    from claimwatch.pipelines.deployments import check_server, serve_deployments
+    from claimwatch.store.db import connect
 
     settings = _settings(db, inbox)
-    if not os.environ.get("PREFECT_API_URL"):
-        _fail(
-            "schedules need a Prefect server: start `prefect server start` and set "
-            "PREFECT_API_URL=http://127.0.0.1:4200/api"
-        )
+    connect(settings).close()
+    _quiet_prefect_tracebacks()
+    check_server()
     serve_deployments(settings)
 
 
-def main() -> None:
+@app.callback()
+def _root(
+    debug: Annotated[bool, typer.Option("--debug", help="show the traceback of a failure")] = False,
+) -> None:
+    """Catch identity-usurpation fraud in health reimbursements."""
+
+
+def _quiet_prefect_tracebacks() -> None:
+    """Keep Prefect's console log to one line per record: the CLI reports the failure itself
+    (called by the commands that run flows, so the others need not import Prefect)."""
+    import logging
+
+    if _STATE["debug"]:
+        return
+
+    from prefect.logging.configuration import setup_logging
+
+    class _NoTraceback(logging.Filter):
+        def filter(self, record: logging.LogRecord) -> bool:
+            record.exc_info = None
+            record.exc_text = None
+            return True
+
+    setup_logging()
+    for name in ("prefect", "prefect.flow_runs", "prefect.task_runs"):
+        for handler in logging.getLogger(name).handlers:
+            handler.addFilter(_NoTraceback())
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point: run the command; an expected failure is one ``error:`` line and exit 1."""
+    import click
+
+    argv = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in argv
+    _STATE["debug"] = debug
     apply_privacy_defaults()
-    if shutil.get_terminal_size().columns < 120:
-        console.width = 160
-    app()
+    try:
+        app(args=argv, prog_name="claimwatch", standalone_mode=False)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except click.ClickException as exc:  # a usage error: click's own message
+        exc.show()
+        sys.exit(exc.exit_code)
+    except click.exceptions.Abort:
+        err.print("error: aborted", markup=False, highlight=False)
+        sys.exit(130)
+    except ClaimwatchError as exc:
+        if debug:
+            raise
+        err.print(f"error: {_one_line(exc)}", markup=False, highlight=False, soft_wrap=True)
+        sys.exit(1)
+    except Exception as exc:
+        if debug:
+            raise
+        err.print(
+            f"error: unexpected {type(exc).__name__}: {_one_line(exc)} (run with --debug for details)",
+            markup=False,
+            highlight=False,
+            soft_wrap=True,
+        )
+        sys.exit(1)
 
 
 if __name__ == "__main__":

@@ -16,18 +16,16 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
-from prefect import flow, task
+from prefect import task
 from prefect.cache_policies import NO_CACHE
 
+from claimwatch.errors import InputError
 from claimwatch.ingest.contract import CONTRACTS, FORMATS, KINDS, FileContract, kind_of
-from claimwatch.settings import Settings
-from claimwatch.store.db import Database, connect, sql_text
+from claimwatch.store.db import Database, sql_text
 
 log = logging.getLogger("claimwatch.ingest.load")
 
 Progress = Callable[[str, str], None]  # (file name, stage) -> None
-# set by the CLI to drive its progress display; None elsewhere
-PROGRESS_HOOK: Progress | None = None
 
 
 class FileRejected(Exception):
@@ -101,7 +99,7 @@ class IngestSummary:
 def discover(inbox: Path) -> tuple[list[InboxFile], list[str]]:
     """List the inbox files the contract recognises, members first; warn about the others."""
     if not inbox.is_dir():
-        raise FileNotFoundError(f"inbox {inbox} is not a directory")
+        raise InputError(f"inbox {inbox} is not a directory")
     found: list[InboxFile] = []
     warnings: list[str] = []
     for path in sorted(p for p in inbox.iterdir() if p.is_file() and not p.name.startswith(".")):
@@ -376,7 +374,6 @@ def ingest_batch(
 ) -> IngestSummary:
     """Load every contract file of the inbox, release held-back lines, relink breaches."""
     summary = IngestSummary()
-    progress = progress or PROGRESS_HOOK
     t0 = time.perf_counter()
     files, warnings = discover(inbox)
     for w in warnings:
@@ -419,21 +416,3 @@ def release_pending_task(db: Database) -> int:
 def link_breaches_task(db: Database) -> int:
     """Match every identifier members ever had against the breach lists."""
     return link_breaches(db)
-
-
-@flow(name="claimwatch-ingest", log_prints=True)
-def ingest_flow(inbox: str | None = None, db_path: str | None = None) -> dict:
-    """Ingest the inbox into the database in one transaction (standalone ingest)."""
-    from claimwatch.store.runs import new_run_id
-
-    settings = Settings()
-    if db_path:
-        settings.db = Path(db_path)
-    db = connect(settings)
-    try:
-        run_id = new_run_id()
-        with db.transaction():
-            summary = ingest_batch(db, Path(inbox) if inbox else settings.inbox, run_id)
-        return summary.as_dict()
-    finally:
-        db.close()

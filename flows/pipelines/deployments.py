@@ -10,12 +10,14 @@ them through a ``process`` work pool and ``prefect worker start`` instead.
 from __future__ import annotations
 
 import asyncio
+import os
 from collections.abc import Callable
 from uuid import UUID
 
 from prefect.deployments.runner import EntrypointType, RunnerDeployment
 from prefect.schedules import Cron
 
+from claimwatch.errors import ServerUnreachable
 from claimwatch.pipelines.purge import purge_flow
 from claimwatch.pipelines.run import claimwatch_run
 from claimwatch.settings import Settings
@@ -54,6 +56,29 @@ def build_deployments(settings: Settings) -> list[RunnerDeployment]:
         entrypoint_type=EntrypointType.MODULE_PATH,
     )
     return [nightly, weekly]
+
+
+def check_server(timeout_s: float = 5.0) -> str:
+    """Return the Prefect API URL once its server answers; else one ServerUnreachable line."""
+    import httpx
+    from prefect.settings import get_current_settings
+
+    # the environment first: it is what the runner started next will use
+    url = os.environ.get("PREFECT_API_URL") or get_current_settings().api.url
+    if not url:
+        raise ServerUnreachable(
+            "schedules need a Prefect server: start `prefect server start --host 127.0.0.1` and set "
+            "PREFECT_API_URL=http://127.0.0.1:4200/api"
+        )
+    try:
+        response = httpx.get(url.rstrip("/") + "/health", timeout=timeout_s)
+        response.raise_for_status()
+    except httpx.HTTPError as exc:
+        raise ServerUnreachable(
+            f"the Prefect server at {url} does not answer ({type(exc).__name__}): start it with "
+            "`prefect server start --host 127.0.0.1` or fix PREFECT_API_URL"
+        ) from None
+    return url
 
 
 def register_deployments(settings: Settings) -> list[UUID]:

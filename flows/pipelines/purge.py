@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from prefect import flow
 
+from claimwatch.pipelines.context import calling, flow_settings
 from claimwatch.publish.analytics import publish_analytics_copy
 from claimwatch.review.retention import purge
 from claimwatch.settings import Settings
@@ -15,9 +14,7 @@ from claimwatch.store.db import connect
 @flow(name="claimwatch-purge")
 def purge_flow(db: str | None = None) -> dict[str, int]:
     """Weekly retention purge of the review queue."""
-    settings = Settings()
-    if db:
-        settings.db = Path(db)
+    settings, _ = flow_settings(db)
     database = connect(settings)
     try:
         counts = purge(database)
@@ -28,3 +25,9 @@ def purge_flow(db: str | None = None) -> dict[str, int]:
         return counts
     finally:
         database.close()
+
+
+def purge_with(settings: Settings) -> dict[str, int]:
+    """Run the purge flow on a command's Settings."""
+    with calling(settings):
+        return purge_flow(db=str(settings.db))

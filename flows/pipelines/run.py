@@ -2,22 +2,26 @@
 
 Steps 1–2 run in one database transaction: a failed run leaves the database as it was (only
 the ``runs`` table records the failure). Publishing (analytics copy, report, artifacts) runs
-after the commit.
+after the commit; when it fails the run stays committed, says so, and the next run publishes.
 """
 
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
 from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 
-from claimwatch.ingest.load import Progress, ingest_batch
+from claimwatch.errors import PublishFailed
+from claimwatch.ingest.load import IngestSummary, Progress, ingest_batch
+from claimwatch.pipelines.context import calling, flow_settings
 from claimwatch.publish import artifacts as publish
 from claimwatch.scoring.score import (
     ScoreSteps,
+    ScoreSummary,
     build_features,
     detect,
     refresh_queue,
@@ -29,6 +33,40 @@ from claimwatch.settings import Settings
 from claimwatch.store.db import Database, connect
 from claimwatch.store.privacy import redact
 from claimwatch.store.runs import new_run_id, record_run
+
+FLOW_NAME = "claimwatch-run"
+
+
+@dataclass
+class RunSummary:
+    """What one run did; ``as_dict`` is what the runs table, ``--json`` and artifacts carry."""
+
+    run_id: str
+    inbox: str
+    db: str
+    status: str = "running"  # running | committed | completed | failed | publish_failed
+    ingest: IngestSummary = field(default_factory=IngestSummary)
+    score: ScoreSummary = field(default_factory=ScoreSummary)
+    checks: dict[str, int] = field(default_factory=dict)
+    queue: dict = field(default_factory=dict)
+    published: dict[str, str] = field(default_factory=dict)
+    seconds: dict[str, float] = field(default_factory=dict)
+    error: str | None = None
+
+    def as_dict(self) -> dict:
+        return {
+            "run_id": self.run_id,
+            "inbox": self.inbox,
+            "db": self.db,
+            "status": self.status,
+            "ingest": self.ingest.as_dict(),
+            "score": self.score.as_dict(),
+            "checks": self.checks,
+            "queue": self.queue,
+            "published": self.published,
+            "seconds": self.seconds,
+            "error": self.error,
+        }
 
 
 @task(name="build-features", cache_policy=NO_CACHE)
@@ -64,53 +102,66 @@ def data_checks_task(db: Database) -> dict[str, int]:
 PREFECT_STEPS = ScoreSteps(build_features_task, detect_task, write_scores_task, refresh_queue_task)
 
 
-def run_pipeline(settings: Settings, inbox: Path, progress: Progress | None = None) -> dict:
-    """Ingest, score and refresh the queue atomically, then publish; return the summary."""
+def run_pipeline(settings: Settings, inbox: Path, progress: Progress | None = None) -> RunSummary:
+    """Ingest, score and refresh the queue atomically, then publish; return the summary.
+
+    Raises the run's error after recording it; a publishing failure after the commit raises
+    ``PublishFailed`` (the data stays committed)."""
     started = datetime.now(UTC)
     t0 = time.perf_counter()
     db = connect(settings)
-    run_id = new_run_id()
-    summary: dict = {"run_id": run_id, "inbox": str(inbox), "db": str(settings.db)}
+    summary = RunSummary(run_id=new_run_id(), inbox=str(inbox), db=str(settings.db))
+
+    def record(status: str) -> None:
+        summary.status = status
+        record_run(db, summary.run_id, FLOW_NAME, status, str(inbox), summary.as_dict(), started)
+
     try:
-        record_run(db, run_id, "claimwatch-run", "running", str(inbox), None, started)
+        record("running")
         try:
             with db.transaction():
                 t1 = time.perf_counter()
-                ingest = ingest_batch(db, inbox, run_id, progress)
-                summary["ingest"] = ingest.as_dict()
-                summary["seconds"] = {"ingest": time.perf_counter() - t1}
+                summary.ingest = ingest_batch(db, inbox, summary.run_id, progress)
+                summary.seconds["ingest"] = time.perf_counter() - t1
                 t2 = time.perf_counter()
-                summary["score"] = score_and_queue(db, settings, run_id, PREFECT_STEPS).as_dict()
-                summary["seconds"]["score"] = time.perf_counter() - t2
-                summary["checks"] = data_checks_task(db)
+                summary.score = score_and_queue(db, settings, summary.run_id, PREFECT_STEPS)
+                summary.seconds["score"] = time.perf_counter() - t2
+                summary.checks = data_checks_task(db)
         except BaseException as exc:
-            summary["error"] = redact(f"{type(exc).__name__}: {exc}")
-            record_run(db, run_id, "claimwatch-run", "failed", str(inbox), summary, started)
+            summary.error = redact(f"{type(exc).__name__}: {exc}")
+            record("failed")
             raise
-        summary["queue"] = publish.queue_overview(db, run_id)
-        record_run(db, run_id, "claimwatch-run", "committed", str(inbox), summary, started)
+        summary.queue = publish.queue_overview(db, summary.run_id)
+        record("committed")
         # the copy is taken from a checkpointed file while this idle connection holds the lock
         db.con.execute("checkpoint")
         t3 = time.perf_counter()
         try:
-            summary["published"] = publish.publish_task(settings, run_id, summary)
-        except BaseException as exc:
-            summary["error"] = redact(f"publish failed: {type(exc).__name__}: {exc}")
-            record_run(db, run_id, "claimwatch-run", "publish_failed", str(inbox), summary, started)
-            raise
-        summary["seconds"]["publish"] = time.perf_counter() - t3
-        summary["seconds"]["total"] = time.perf_counter() - t0
-        record_run(db, run_id, "claimwatch-run", "completed", str(inbox), summary, started)
+            summary.published = publish.publish_task(settings, summary.run_id, summary.as_dict())
+        except Exception as exc:
+            reason = redact(str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__)
+            summary.error = f"publish failed: {reason}"
+            record("publish_failed")
+            raise PublishFailed(
+                f"run {summary.run_id} committed; publishing failed: {reason}; it is retried on the next run"
+            ) from exc
+        summary.seconds["publish"] = time.perf_counter() - t3
+        summary.seconds["total"] = time.perf_counter() - t0
+        record("completed")
     finally:
         db.close()
     return summary
 
 
-@flow(name="claimwatch-run")
-def claimwatch_run(inbox: str | None = None, db: str | None = None) -> dict:
+@flow(name=FLOW_NAME)
+def claimwatch_run(inbox: str | None = None, db: str | None = None) -> RunSummary:
     """Nightly job: 1. ingest the inbox, 2. score the history, 3. refresh the review queue,
     4. publish the analytics copy, the report and the Prefect artifacts."""
-    settings = Settings()
-    if db:
-        settings.db = Path(db)
-    return run_pipeline(settings, Path(inbox) if inbox else settings.inbox)
+    settings, progress = flow_settings(db)
+    return run_pipeline(settings, Path(inbox) if inbox else settings.inbox, progress)
+
+
+def run_with(settings: Settings, progress: Progress | None = None) -> RunSummary:
+    """Run the flow on a command's Settings (built once by the command)."""
+    with calling(settings, progress):
+        return claimwatch_run(inbox=str(settings.inbox), db=str(settings.db))

@@ -14,17 +14,19 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
+from claimwatch.errors import DatabaseBusyError, InputError, NoDatabaseError
 from claimwatch.settings import Settings
-from claimwatch.store.db import DatabaseBusyError
 
 
 def run_query(settings: Settings, query: str, *, live: bool = False) -> pl.DataFrame:
     """Run one read-only query; fail fast with a clear message if the file is busy."""
+    if not settings.db.exists():
+        raise NoDatabaseError(
+            f"no claimwatch database at {settings.db}: create one with `claimwatch init --db {settings.db}`"
+        )
     path = settings.db if live else settings.resolved_analytics_db
     if not path.exists():
-        if live:
-            raise FileNotFoundError(f"no claimwatch database at {path}")
-        raise FileNotFoundError(
+        raise NoDatabaseError(
             f"no published analytics copy at {path}: it appears after the first completed "
             "`claimwatch run` (or use --live when no run is in progress)"
         )
@@ -35,10 +37,12 @@ def run_query(settings: Settings, query: str, *, live: bool = False) -> pl.DataF
             raise DatabaseBusyError(
                 f"{path} is being written by a run; query the published copy (without --live)"
             ) from None
-        raise
+        raise NoDatabaseError(f"cannot open {path}: {str(exc).strip().splitlines()[0]}") from None
     try:
         relation = con.sql(query)
         return relation.pl() if relation is not None else pl.DataFrame()
+    except duckdb.Error as exc:  # a bad query: DuckDB's first line names the problem
+        raise InputError(f"query failed: {str(exc).strip().splitlines()[0]}") from None
     finally:
         con.close()
 

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import polars as pl
 
+from claimwatch.errors import ReviewError
 from claimwatch.store.db import Database
 
 OPEN = ("new", "in_review", "needs_info")
@@ -18,10 +19,6 @@ DECISIONS = {"fraud": "closed_fraud", "legitimate": "closed_legitimate", "needs_
 EXPORT_COLUMNS = ("rank", "case_id", "member_id", "score", "amount_at_risk", "claim_ids", "reasons", "status")
 # A cell starting with one of these runs as a formula in a spreadsheet (OWASP CSV injection).
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
-
-
-class ReviewError(ValueError):
-    """A review command that cannot be carried out (unknown case, bad status...)."""
 
 
 def statuses_for(status: str | None) -> tuple[str, ...]:

@@ -7,6 +7,7 @@ from pathlib import Path
 import polars as pl
 
 from claimwatch.detectors.metrics import average_precision, precision_at_k, recall_at_k
+from claimwatch.errors import InputError
 from claimwatch.store.db import Database
 
 
@@ -15,14 +16,14 @@ def read_labels(db: Database, path: Path | None) -> pl.DataFrame:
     if path is None:
         return db.con.sql("select claim_id, is_fraud, scenario from labels").pl()
     if not path.exists():
-        raise FileNotFoundError(f"labels file {path} not found")
+        raise InputError(f"labels file {path} not found")
     reader = "read_parquet" if path.suffix.lower() in (".parquet", ".pq") else "read_csv"
     quoted = "'" + str(path).replace("'", "''") + "'"
     options = ", all_varchar = true, header = true" if reader == "read_csv" else ""
     frame = db.con.sql(f"select * from {reader}({quoted}{options})").pl()
     missing = {"claim_id", "is_fraud"} - set(frame.columns)
     if missing:
-        raise ValueError(f"{path}: missing required column(s) {', '.join(sorted(missing))}")
+        raise InputError(f"{path}: missing required column(s) {', '.join(sorted(missing))}")
     return frame.select(
         pl.col("claim_id").cast(pl.String),
         pl.col("is_fraud").cast(pl.String).str.to_lowercase().is_in(["1", "true", "yes"]).alias("is_fraud"),

@@ -33,6 +33,7 @@ from prefect.cache_policies import NO_CACHE
 
 from claimwatch.detectors import combine
 from claimwatch.detectors.combine import Partition
+from claimwatch.errors import ClaimwatchError
 from claimwatch.settings import Settings
 
 FLOW_NAME = "claimwatch-score-partitions"
@@ -41,7 +42,7 @@ CONNECT_TIMEOUT_S = 10
 WORKERS_TIMEOUT_S = 30
 
 
-class ScaleOutError(RuntimeError):
+class ScaleOutError(ClaimwatchError):
     """The Dask path cannot run (scheduler unreachable, no worker, no Prefect server)."""
 
 

@@ -13,12 +13,9 @@ from typing import Any
 
 import duckdb
 
+from claimwatch.errors import DatabaseBusyError, DatabaseExistsError, NoDatabaseError, PseudonymKeyError
 from claimwatch.settings import Settings
-from claimwatch.store.privacy import PseudonymKey, PseudonymKeyError, load_key
-
-
-class DatabaseBusyError(RuntimeError):
-    """Another process holds the database file."""
+from claimwatch.store.privacy import PseudonymKey, load_key
 
 
 @cache
@@ -107,7 +104,14 @@ def _open(path: Path, *, read_only: bool, settings: Settings) -> duckdb.DuckDBPy
                 f"database {path} is in use by another claimwatch process (a run in progress?); "
                 "analysts: query the published analytics copy with `claimwatch sql`"
             ) from None
-        raise
+        raise NoDatabaseError(f"cannot open {path} as a claimwatch database: {_first_line(exc)}") from None
+    except duckdb.Error as exc:  # not a DuckDB file, or one of an unknown version
+        raise NoDatabaseError(f"{path} is not a claimwatch database: {_first_line(exc)}") from None
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
 
 
 def migrate(con: duckdb.DuckDBPyConnection) -> list[str]:
@@ -175,15 +179,26 @@ def _iban_formats(con: duckdb.DuckDBPyConnection) -> None:
     con.executemany("insert into iban_formats values (?, ?)", rows)
 
 
-def connect(settings: Settings, *, read_only: bool = False, with_key: bool = True) -> Database:
-    """Open the database read-write (migrated, key checked) or read-only (no key needed)."""
+def connect(
+    settings: Settings, *, read_only: bool = False, with_key: bool = True, create: bool = False
+) -> Database:
+    """Open the database read-write (migrated, key checked) or read-only (no key needed).
+
+    A path that holds no database is an error (a typo must not start a new database with a
+    new key) unless ``create`` is set, as by ``claimwatch init`` and ``claimwatch demo``."""
     path = settings.db
+    if path.is_dir():
+        raise NoDatabaseError(f"{path} is a folder, not a claimwatch database file")
+    if not path.exists():
+        if not create or read_only:
+            raise NoDatabaseError(
+                f"no claimwatch database at {path}: create one with `claimwatch init --db {path}`"
+            )
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     if read_only:
-        if not path.exists():
-            raise FileNotFoundError(f"no claimwatch database at {path}: run `claimwatch run` first")
         return Database(_open(path, read_only=True, settings=settings), path, None)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    key = load_key(settings) if with_key else None
+    # the key is checked before anything is written: a refused command leaves no file behind
+    key = load_key(settings, create=create and not path.exists()) if with_key else None
     con = _open(path, read_only=False, settings=settings)
     try:
         con.execute("set TimeZone = 'UTC'")
@@ -196,3 +211,14 @@ def connect(settings: Settings, *, read_only: bool = False, with_key: bool = Tru
         con.close()
         raise
     return Database(con, path, key)
+
+
+def init_database(settings: Settings) -> str:
+    """Create a new database and its key (or record CLAIMWATCH_KEY's fingerprint); return it."""
+    if settings.db.exists():
+        raise DatabaseExistsError(f"{settings.db} already exists: nothing to initialise")
+    db = connect(settings, create=True)
+    try:
+        return db.key.fingerprint
+    finally:
+        db.close()

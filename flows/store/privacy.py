@@ -14,14 +14,11 @@ import secrets
 import sys
 from dataclasses import dataclass
 
+from claimwatch.errors import PseudonymKeyError
 from claimwatch.settings import Settings
 
 _BLOCK = 64  # SHA-256 block size
 MIN_KEY_LENGTH = 32
-
-
-class PseudonymKeyError(RuntimeError):
-    """The pseudonymisation key is missing, too weak or not the one this database uses."""
 
 
 @dataclass(frozen=True)
@@ -46,7 +43,7 @@ class PseudonymKey:
         return f"PseudonymKey(fingerprint={self.fingerprint})"
 
 
-def load_key(settings: Settings, *, create: bool = True) -> PseudonymKey:
+def load_key(settings: Settings, *, create: bool = False) -> PseudonymKey:
     """Read the key from CLAIMWATCH_KEY or the key file; create the file on first use."""
     if settings.key is not None:
         secret = settings.key.get_secret_value().strip().encode()

@@ -11,16 +11,15 @@ from pathlib import Path
 import duckdb
 import pytest
 from rich.console import Console
-from typer.testing import CliRunner
 
 from claimwatch.cli import main as cli
 from claimwatch.publish.analytics import publish_analytics_copy
 from claimwatch.settings import Settings
+from claimwatch.store.db import init_database
 from tests.flows import test_review
+from tests.helpers import assert_fails, run_cli
 
 queue_template = test_review.queue_template
-
-runner = CliRunner()
 
 
 @pytest.fixture
@@ -33,7 +32,7 @@ def live(settings: Settings, queue_template: Path, monkeypatch) -> Settings:
 
 
 def invoke(settings: Settings, *args: str):
-    return runner.invoke(cli.app, [*args, "--db", str(settings.db)])
+    return run_cli(*args, "--db", str(settings.db))
 
 
 def query(path: Path, sql: str, params=None) -> list[tuple]:
@@ -42,17 +41,6 @@ def query(path: Path, sql: str, params=None) -> list[tuple]:
         return con.execute(sql, params or []).fetchall()
     finally:
         con.close()
-
-
-def assert_fails(result, *fragments: str) -> None:
-    """Non-zero exit and exactly one line on stderr naming the problem."""
-    assert result.exit_code != 0, result.output
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1, result.stderr
-    assert lines[0].startswith("error: ")
-    for fragment in fragments:
-        assert fragment in lines[0]
-    assert "Traceback" not in result.output
 
 
 def top_case(settings: Settings, rank: int = 1) -> str:
@@ -198,7 +186,8 @@ def test_sql_refuses_writes_and_bad_options(live, tmp_path):
 
 
 def test_sql_without_a_published_copy_says_so(settings):
-    result = runner.invoke(cli.app, ["sql", "select 1", "--db", str(settings.db)])
+    init_database(settings)
+    result = run_cli("sql", "select 1", "--db", str(settings.db))
     assert_fails(result, "no published analytics copy")
 
 

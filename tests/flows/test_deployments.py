@@ -27,6 +27,7 @@ from claimwatch.pipelines.deployments import (
 from claimwatch.pipelines.purge import purge_flow
 from claimwatch.pipelines.run import claimwatch_run
 from claimwatch.settings import Settings
+from claimwatch.store.db import init_database
 
 REPO = Path(__file__).resolve().parents[2]
 FLOWS = {NIGHTLY: claimwatch_run, PURGE: purge_flow}
@@ -74,6 +75,7 @@ def test_serve_registers_both_deployments_and_runs_the_nightly_one(prefect_harne
 
     (settings.inbox / "members.csv").write_text(MEMBERS, encoding="utf-8")
     (settings.inbox / "claims.csv").write_text(CLAIMS, encoding="utf-8")
+    init_database(settings)
     children_before = child_pids()
     threads_before = set(threading.enumerate())
 

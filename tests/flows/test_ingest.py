@@ -45,7 +45,7 @@ def write(inbox: Path, name: str, text: str) -> Path:
 
 
 def ingest(settings: Settings, run_id: str = "r1"):
-    db = connect(settings)
+    db = connect(settings, create=True)
     try:
         with db.transaction():
             return ingest_batch(db, settings.inbox, run_id, tasks=False)
@@ -291,7 +291,7 @@ def test_failed_batch_leaves_the_database_as_it_was(settings, monkeypatch):
 
 
 def test_database_refuses_another_key(settings, monkeypatch):
-    connect(settings).close()
+    connect(settings, create=True).close()
     monkeypatch.setenv("CLAIMWATCH_KEY", "another-key-0123456789abcdef0123456789")
     with pytest.raises(PseudonymKeyError, match="another pseudonymisation key"):
         connect(Settings(db=settings.db))
@@ -299,7 +299,7 @@ def test_database_refuses_another_key(settings, monkeypatch):
 
 def test_key_file_is_created_private_on_first_use(tmp_path, monkeypatch, capsys):
     monkeypatch.delenv("CLAIMWATCH_KEY", raising=False)
-    db = connect(Settings(db=tmp_path / "x.duckdb"))
+    db = connect(Settings(db=tmp_path / "x.duckdb"), create=True)
     db.close()
     key_file = tmp_path / "x.duckdb.key"
     assert stat.S_IMODE(key_file.stat().st_mode) == 0o600

@@ -14,8 +14,9 @@ from prefect.client.orchestration import get_client
 from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId
 from prefect.client.schemas.objects import StateType
 
-from claimwatch.pipelines.run import claimwatch_run
+from claimwatch.pipelines.run import RunSummary, claimwatch_run
 from claimwatch.settings import Settings
+from claimwatch.store.db import init_database
 from tests.conftest import TEST_KEY
 from tests.flows.test_review import write_duplicate_line
 
@@ -87,8 +88,10 @@ def first_run(prefect_harness, small_inbox, tmp_path_factory) -> Run:
     db = tmp_path_factory.mktemp("first_run") / "claimwatch.duckdb"
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("CLAIMWATCH_KEY", TEST_KEY)
+        init_database(Settings(db=db))
         state = claimwatch_run(inbox=str(small_inbox), db=str(db), return_state=True)
-    return Run(db, small_inbox, state, state.result(raise_on_failure=False))
+    result = state.result(raise_on_failure=False)
+    return Run(db, small_inbox, state, result.as_dict() if isinstance(result, RunSummary) else result)
 
 
 def copy_of(run: Run, settings: Settings) -> Path:
@@ -135,7 +138,7 @@ def test_second_run_of_the_same_inbox_changes_nothing(first_run, settings):
     state = claimwatch_run(inbox=str(first_run.inbox), db=str(db), return_state=True)
 
     assert state.is_completed(), state
-    summary = state.result()
+    summary = state.result().as_dict()
     files = summary["ingest"]["files"]
     assert len(files) == len(list(first_run.inbox.iterdir())) and {f["status"] for f in files} == {"skipped"}
     assert summary["ingest"]["totals"]["rows_loaded"] == 0

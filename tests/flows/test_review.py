@@ -29,7 +29,7 @@ _TEMPLATES: dict[Path, Path] = {}
 def build_queue_db(db_path: Path, inbox: Path, run_id: str = "r1") -> None:
     """Ingest an inbox and score it into a new database (the test key, no Prefect)."""
     settings = Settings(db=db_path, inbox=inbox, key=TEST_KEY)
-    db = connect(settings)
+    db = connect(settings, create=True)
     try:
         with db.transaction():
             ingest_batch(db, inbox, run_id, tasks=False)
@@ -53,7 +53,7 @@ def queue_template(tmp_path_factory, generated_inbox) -> Path:
 def queue_db(settings: Settings, queue_template: Path) -> Database:
     """A private copy of the scored database, open read-write."""
     shutil.copyfile(queue_template, settings.db)
-    db = connect(settings)
+    db = connect(settings, create=True)
     yield db
     db.close()
 

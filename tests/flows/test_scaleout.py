@@ -52,7 +52,7 @@ def ingested(generated_inbox: Path, tmp_path_factory) -> Path:
     """A database holding the generated inbox (ingested once, copied by the tests)."""
     db_path = tmp_path_factory.mktemp("scaleout") / "ingested.duckdb"
     settings = Settings(db=db_path, inbox=generated_inbox, key=TEST_KEY)
-    db = connect(settings)
+    db = connect(settings, create=True)
     try:
         with db.transaction():
             ingest_batch(db, settings.inbox, "ingest-1", tasks=False)
@@ -79,7 +79,7 @@ def test_dask_scores_equal_local_scores(ingested, generated_inbox, cluster, tmp_
     settings = settings_for(
         copy_db(ingested, tmp_path / "x.duckdb"), generated_inbox, cluster.scheduler_address
     )
-    db = connect(settings)
+    db = connect(settings, create=True)
     try:
         build_features(db)
         whole, providers, model = prepare(db, settings)
@@ -132,7 +132,7 @@ CASE_LINES = """
 
 
 def run_and_read(settings: Settings) -> tuple[object, dict[str, pl.DataFrame]]:
-    db = connect(settings)
+    db = connect(settings, create=True)
     try:
         with db.transaction():
             summary = score_and_queue(db, settings, "score-1")
