@@ -49,6 +49,9 @@ class Settings(BaseSettings):
     nightly_cron: str = Field(default="0 2 * * *", description="nightly run schedule")
     purge_cron: str = Field(default="0 3 * * 0", description="weekly retention purge schedule")
     timezone: str = Field(default="Europe/Paris", description="timezone of the schedules")
+    user: str | None = Field(
+        default=None, description="actor recorded in the audit log (default: the login name)"
+    )
 
     @property
     def resolved_key_file(self) -> Path:

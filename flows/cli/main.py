@@ -61,8 +61,8 @@ def _fail(message: str) -> NoReturn:
     raise ClaimwatchError(message)
 
 
-def _actor(name: str | None) -> str:
-    return name or os.environ.get("CLAIMWATCH_USER") or getpass.getuser()
+def _actor(name: str | None, settings: Settings) -> str:
+    return name or settings.user or getpass.getuser()
 
 
 @contextmanager
@@ -424,7 +424,8 @@ def queue_assign(
     """Assign a case to a reviewer."""
     from claimwatch.review.queue import assign
 
-    _with_db(_settings(db), lambda d: assign(d, case_id, to, _actor(by)))
+    settings = _settings(db)
+    _with_db(settings, lambda d: assign(d, case_id, to, _actor(by, settings)))
     console.print(f"{case_id} assigned to {to}")
 
 
@@ -458,7 +459,10 @@ def export(
     if fmt not in ("csv", "xlsx", "parquet"):
         _fail("--format must be csv, xlsx or parquet")
     with _writing(out):
-        rows, digest = _with_db(_settings(db), lambda d: run_export(d, fmt, out, _actor(by), status, top))
+        settings = _settings(db)
+        rows, digest = _with_db(
+            settings, lambda d: run_export(d, fmt, out, _actor(by, settings), status, top)
+        )
     console.print(f"wrote {rows} case(s) to {out} (sha256 {digest[:16]}…)")
 
 
