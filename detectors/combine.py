@@ -161,8 +161,9 @@ def diversify(
     c = pl.col
     strongest = (
         claim_flags.filter(c("incident").is_not_null())
-        .sort("weight", descending=True)
-        .group_by("member_id")
+        # the scheme a member counts for: its strongest, then the first by name (stable)
+        .sort(["member_id", "weight", "incident"], descending=[False, True, False])
+        .group_by("member_id", maintain_order=True)
         .agg(incident=c("incident").first(), incident_code=c("reason_code").first())
     )
     ranked = (

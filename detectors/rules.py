@@ -388,17 +388,20 @@ def combine_member_reasons(claim_flags: pl.DataFrame, member_reasons: pl.DataFra
     """Aggregate reasons per member: rule score (damped noisy-OR of each code's strongest weight),
     suspicious lines, amount at risk and the reasons, strongest first."""
     c = pl.col
-    per_code_claims = claim_flags.group_by("member_id", "reason_code").agg(
+    # the strongest line's reason; among equal weights the first reason text (a stable key, so
+    # a rerun on the same data writes the same sentence)
+    strongest = [c("weight"), c("reason")]
+    per_code_claims = claim_flags.group_by("member_id", "reason_code", maintain_order=True).agg(
         weight=c("weight").max(),
-        reason=c("reason").sort_by("weight", descending=True).first(),
+        reason=c("reason").sort_by(strongest, descending=[True, False]).first(),
         claim_ids=c("claim_id").unique().sort(),
         lines=c("claim_id").n_unique(),
     )
     per_code_member = (
-        member_reasons.group_by("member_id", "reason_code")
+        member_reasons.group_by("member_id", "reason_code", maintain_order=True)
         .agg(
             weight=c("weight").max(),
-            reason=c("reason").sort_by("weight", descending=True).first(),
+            reason=c("reason").sort_by(strongest, descending=[True, False]).first(),
         )
         .with_columns(claim_ids=pl.lit([], dtype=pl.List(pl.String)), lines=pl.lit(0, dtype=pl.UInt32))
     )
@@ -406,17 +409,18 @@ def combine_member_reasons(claim_flags: pl.DataFrame, member_reasons: pl.DataFra
     # context-only reasons (breach exposure) raise a score but never make lines suspicious
     suspicious_lines = (
         claim_flags.filter(c("weight") >= 0.3)
-        .group_by("member_id")
+        .sort("member_id", "claim_id")
+        .group_by("member_id", maintain_order=True)
         .agg(
             claim_ids=c("claim_id").unique().sort(),
-            amount_at_risk=c("claimed_amount").filter(c("claim_id").is_first_distinct()).sum(),
+            amount_at_risk=c("claimed_amount").filter(c("claim_id").is_first_distinct()).sum().round(2),
         )
     )
     # the strongest reason counts in full; further reasons add with half their weight, as
     # they often restate the same evidence (a mule account is also a takeover)
     members = (
-        per_code.sort("weight", descending=True)
-        .group_by("member_id")
+        per_code.sort(["member_id", "weight", "reason_code"], descending=[False, True, False])
+        .group_by("member_id", maintain_order=True)
         .agg(
             rule_score=1
             - (1 - c("weight").first().clip(0, 1))

@@ -59,8 +59,8 @@ def _frame(db: Database, query: str) -> pl.DataFrame:
 def prepare(db: Database, settings: Settings) -> tuple[Partition, pl.DataFrame, object]:
     """Global step: score IBAN changes and providers, fit the ensemble, gather the inputs."""
     c = pl.col
-    changes = rules.score_iban_changes(_frame(db, "select * from f_iban_changes"))
-    providers = rules.score_providers(_frame(db, "select * from f_provider_profile"))
+    changes = rules.score_iban_changes(_frame(db, "select * from f_iban_changes order by event_id"))
+    providers = rules.score_providers(_frame(db, "select * from f_provider_profile order by provider_id"))
     flagged_providers = providers.filter(c("provider_score") > 0).select("provider_id")
     db.con.register("flagged_providers", flagged_providers.to_arrow())
     # only lines that can carry a rule reach Python: memory stays bounded by suspicion
@@ -73,11 +73,14 @@ def prepare(db: Database, settings: Settings) -> tuple[Partition, pl.DataFrame, 
             or is_duplicate_payment
             or (member_sent and high_risk_category and after_breach)
             or provider_id in (select provider_id from flagged_providers)
+        order by claim_id
         """,
     )
     db.con.unregister("flagged_providers")
     profile = _frame(
-        db, "select member_id, breach_count, breach_matched_types, first_breach_date from f_member_profile"
+        db,
+        "select member_id, breach_count, breach_matched_types, first_breach_date from f_member_profile"
+        " order by member_id",
     )
     features = _frame(db, "select * from f_member_features order by member_id")
     model = combine.fit_ensemble(features, settings.score_sample_size)

@@ -47,11 +47,11 @@ update cases set
 from candidate_state as s
 where cases.case_id = s.open_case_id;
 
--- 3. open a case for a candidate with none open: first case, or new lines after a closed one
-create or replace temp table opened_cases as
-select
-    'CASE-' || lpad(cast(nextval('case_seq') as varchar), 7, '0') as case_id,
-    s.member_id
+-- 3. open a case for a candidate with none open: first case, or new lines after a closed one.
+-- Case numbers follow member_id (the same inbox gives the same case ids in any database): the
+-- run draws one contiguous block of numbers from the sequence and hands them out in that order.
+create or replace temp table opening_members as
+select s.member_id, row_number() over (order by s.member_id) as k
 from candidate_state as s
 where s.open_case_id is null
     and (
@@ -59,6 +59,17 @@ where s.open_case_id is null
         -- a reason without claim lines (takeover before any payment) opens a first case
         or (len(s.claim_ids) = 0 and s.last_closed_case_id is null)
     );
+
+create or replace temp table opening_block as
+select coalesce(min(n), 0) as first_number
+from (select nextval('case_seq') as n from opening_members);
+
+create or replace temp table opened_cases as
+select
+    'CASE-' || lpad(cast(b.first_number + o.k - 1 as varchar), 7, '0') as case_id,
+    o.member_id
+from opening_members as o
+cross join opening_block as b;
 
 insert into cases (case_id, member_id, status, score, rule_score, ensemble_score, reason_codes,
                    reasons, previous_case_id, opened_run_id, last_run_id, opened_at, updated_at)
