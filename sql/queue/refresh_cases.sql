@@ -1,5 +1,5 @@
 -- Refresh the review queue from this run's candidates (temp table `run_candidates`: member_id,
--- score, rule_score, ensemble_score, claim_ids list, reason_codes, reasons).
+-- score, rule_score, ensemble_score, claim_ids list, reason_codes, reasons, scheme_id).
 -- One open case per member; new suspicious lines attach to it. Status, assignment, decision
 -- and note are never written here. A closed case stays closed: a member with new suspicious
 -- lines (not in any earlier case) gets a new case that points to it.
@@ -42,6 +42,7 @@ update cases set
     ensemble_score = s.ensemble_score,
     reason_codes = s.reason_codes,
     reasons = s.reasons,
+    scheme_id = s.scheme_id,
     last_run_id = $run_id,
     updated_at = $now::timestamptz
 from candidate_state as s
@@ -72,9 +73,9 @@ from opening_members as o
 cross join opening_block as b;
 
 insert into cases (case_id, member_id, status, score, rule_score, ensemble_score, reason_codes,
-                   reasons, previous_case_id, opened_run_id, last_run_id, opened_at, updated_at)
+                   reasons, scheme_id, previous_case_id, opened_run_id, last_run_id, opened_at, updated_at)
 select o.case_id, s.member_id, 'new', s.score, s.rule_score, s.ensemble_score, s.reason_codes,
-    s.reasons, s.last_closed_case_id, $run_id, $run_id, $now::timestamptz, $now::timestamptz
+    s.reasons, s.scheme_id, s.last_closed_case_id, $run_id, $run_id, $now::timestamptz, $now::timestamptz
 from opened_cases as o
 join candidate_state as s on s.member_id = o.member_id;
 
