@@ -12,21 +12,12 @@ from dataclasses import dataclass
 import numpy as np
 import polars as pl
 
-from claimwatch.detectors import rules
+from claimwatch.detectors import feedback, rules
+from claimwatch.detectors.config import DEFAULT_CONFIG, DetectionConfig
 from claimwatch.detectors.ensemble import DEFAULT_DETECTORS, AnomalyEnsemble, feature_matrix
+from claimwatch.detectors.feedback import FeedbackContext
 
 ENSEMBLE_DETECTORS = DEFAULT_DETECTORS
-
-# How the final 0..100 score mixes explicit rules and the unsupervised ensemble.
-RULE_SHARE = 0.8
-# A member becomes a case with this much rule evidence, or when the ensemble puts it in the
-# top 0.5% of the portfolio.
-CASE_RULE_SCORE = 0.3
-CASE_ENSEMBLE_SCORE = 0.995
-ANOMALY_REASON_SCORE = 0.99
-# victims of one scheme ranked in full before the rest of the scheme steps back
-LINKED_CASES_KEPT = 5
-LINKED_CASES_MAX_PENALTY = 8.0
 
 FEATURE_LABELS = {
     "claim_lines": "many claim lines",
@@ -107,14 +98,24 @@ def ensemble_frame(features: pl.DataFrame, model: AnomalyEnsemble | None, chunk_
 
 
 def score_partition(
-    part: Partition, providers: pl.DataFrame, model: AnomalyEnsemble | None, chunk_size: int = 250_000
+    part: Partition,
+    providers: pl.DataFrame,
+    model: AnomalyEnsemble | None,
+    chunk_size: int = 250_000,
+    config: DetectionConfig = DEFAULT_CONFIG,
+    context: FeedbackContext | None = None,
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """Score one partition: (member results, claim flags)."""
+    """Score one partition: (member results, claim flags).
+
+    ``context`` carries what reviewers' decisions say about accounts and providers (confirmed,
+    cleared); None or empty changes nothing."""
     c = pl.col
-    claim_flags = rules.flag_claims(part.signals, part.changes, providers)
-    member_reasons = rules.member_only_reasons(part.changes, part.profile)
+    k = config.combine
+    claim_flags = rules.flag_claims(part.signals, part.changes, providers, config)
+    claim_flags, lifted = feedback.apply_to_flags(claim_flags, context or FeedbackContext(), config)
+    member_reasons = rules.member_only_reasons(part.changes, part.profile, config)
     ens = ensemble_frame(part.features, model, chunk_size)
-    anomalies = ens.filter(c("ensemble_score") >= ANOMALY_REASON_SCORE).select(
+    anomalies = ens.filter(c("ensemble_score") >= k.anomaly_reason_score).select(
         "member_id",
         reason_code=pl.lit("ANOMALOUS_PROFILE"),
         weight=pl.lit(0.0),
@@ -125,8 +126,8 @@ def score_partition(
         .list.eval(pl.element().replace_strict(FEATURE_LABELS, default=pl.element()))
         .list.join(", "),
     )
-    member_reasons = pl.concat([member_reasons, anomalies], how="vertical_relaxed")
-    members = rules.combine_member_reasons(claim_flags, member_reasons)
+    member_reasons = pl.concat([member_reasons, anomalies, lifted], how="vertical_relaxed")
+    members = rules.combine_member_reasons(claim_flags, member_reasons, config)
     result = (
         ens.join(members, on="member_id", how="full", coalesce=True)
         .with_columns(
@@ -136,57 +137,22 @@ def score_partition(
             claim_ids=c("claim_ids").fill_null(pl.lit([], dtype=pl.List(pl.String))),
             reason_codes=c("reason_codes").fill_null(pl.lit([], dtype=pl.List(pl.String))),
             reasons=c("reasons").fill_null(pl.lit([], dtype=pl.List(pl.String))),
+            weights=c("weights").fill_null(pl.lit([], dtype=pl.List(pl.Float64))),
+            recovery_score=c("recovery_score").fill_null(0.0),
+            recovery_amount=c("recovery_amount").fill_null(0.0),
+            recovery_claim_ids=c("recovery_claim_ids").fill_null(pl.lit([], dtype=pl.List(pl.String))),
+            recovery_reasons=c("recovery_reasons").fill_null(pl.lit([], dtype=pl.List(pl.String))),
         )
         .with_columns(
-            score=(100 * (RULE_SHARE * c("rule_score") + (1 - RULE_SHARE) * c("ensemble_score"))).round(4),
-            is_candidate=(c("rule_score") >= CASE_RULE_SCORE) | (c("ensemble_score") >= CASE_ENSEMBLE_SCORE),
+            score=(100 * (k.rule_share * c("rule_score") + (1 - k.rule_share) * c("ensemble_score"))).round(
+                4
+            ),
+            is_candidate=(c("rule_score") >= k.case_rule_score)
+            | (c("ensemble_score") >= k.case_ensemble_score),
         )
         .sort("member_id")
     )
     return result, claim_flags
-
-
-def diversify(
-    members: pl.DataFrame,
-    claim_flags: pl.DataFrame,
-    keep: int = LINKED_CASES_KEPT,
-    max_penalty: float = LINKED_CASES_MAX_PENALTY,
-) -> pl.DataFrame:
-    """Rank the victims of one scheme (a fake provider, a mule account) beyond the first
-    ``keep`` slightly lower, so that one scheme with forty victims does not push every other
-    scheme out of the top of the queue. Global: run it on all members, after merging.
-
-    The penalty is 2 points per doubling beyond ``keep`` (at most ``max_penalty``); the
-    member keeps every reason, and ``linked_rank`` says where it stands in its scheme."""
-    c = pl.col
-    strongest = (
-        claim_flags.filter(c("incident").is_not_null())
-        .sort("weight", descending=True)
-        .group_by("member_id")
-        .agg(incident=c("incident").first(), incident_code=c("reason_code").first())
-    )
-    ranked = (
-        members.join(strongest, on="member_id", how="left")
-        # only when the scheme is the member's main reason
-        .with_columns(
-            incident=pl.when(c("reason_codes").list.first() == c("incident_code")).then(c("incident"))
-        )
-        .with_columns(
-            linked_rank=pl.when(c("incident").is_not_null()).then(
-                c("score").rank("ordinal", descending=True).over("incident")
-            )
-        )
-        .with_columns(
-            score=(
-                c("score")
-                - pl.when(c("linked_rank") > keep)
-                .then((2 * (c("linked_rank").cast(pl.Float64) / keep).log(2)).clip(0, max_penalty))
-                .otherwise(0.0)
-            ).round(4)
-        )
-        .drop("incident_code")
-    )
-    return ranked
 
 
 def partition_of(member_ids: pl.Expr, partitions: int) -> pl.Expr:

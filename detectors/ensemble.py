@@ -24,6 +24,22 @@ DETECTORS = ("iforest", "pca", "gmm", "hbos", "ecod")
 DEFAULT_DETECTORS = ("iforest", "pca", "gmm")
 # detectors fitted on a smaller sample (cost grows with the training size)
 SMALL_SAMPLE_DETECTORS = ("ecod", "gmm")
+# Raw scores are rounded to this many significant digits before they are ranked against the
+# training scores: BLAS kernels (OPENBLAS_CORETYPE) and batch sizes move GMM/PCA scores by
+# ~1e-15, which must never move a rank (reruns, chunks and partitions give identical queues).
+RAW_SCORE_SIGNIFICANT_DIGITS = 9
+
+
+def quantise(raw: np.ndarray, digits: int = RAW_SCORE_SIGNIFICANT_DIGITS) -> np.ndarray:
+    """Round scores to ``digits`` significant digits (relative 1e-9 by default), so float noise
+    far below that precision cannot change how a score compares with another."""
+    raw = np.asarray(raw, dtype=np.float64)
+    finite = np.isfinite(raw) & (raw != 0)
+    exponent = np.zeros_like(raw)
+    exponent[finite] = np.floor(np.log10(np.abs(raw[finite])))
+    scale = 10.0 ** (digits - 1 - exponent)
+    out = np.where(finite, np.round(raw * scale) / scale, raw)
+    return out
 
 
 def _make(name: str, random_state: int):
@@ -105,7 +121,7 @@ class AnomalyEnsemble:
                 fit_on = sample[rng.choice(len(sample), self.ecod_sample_size, replace=False)]
             model = _make(name, self.random_state).fit(fit_on)
             self.detectors_[name] = model
-            self.train_scores_[name] = np.sort(np.asarray(model.decision_scores_, dtype=np.float64))
+            self.train_scores_[name] = np.sort(quantise(model.decision_scores_))
         return self
 
     def detector_scores(self, X: np.ndarray) -> dict[str, np.ndarray]:
@@ -113,7 +129,7 @@ class AnomalyEnsemble:
         X = np.asarray(X, dtype=np.float64)
         ranks = {}
         for name, model in self.detectors_.items():
-            raw = np.asarray(model.decision_function(X), dtype=np.float64)
+            raw = quantise(model.decision_function(X))
             reference = self.train_scores_[name]
             ranks[name] = np.searchsorted(reference, raw, side="right") / len(reference)
         return ranks

@@ -17,7 +17,8 @@ Modelling choices worth knowing when reading the data:
 * ``claimed_amount`` = billed - RO share before the 2 EUR participation (+ the 24 EUR forfait).
 * provider ids: RPPS = ``10`` + 8 digits + Luhn key (11 digits); FINESS = department (2A/2B and
   97x kept) + digits + Luhn key computed with 2A/2B read as ``20`` (9 chars); alternative-medicine
-  practitioners (ADELI-like) 9 digits + Luhn key. A few legitimate providers carry a bad key.
+  practitioners ADELI: department + profession code + serial, 9 digits, no check key. A few
+  legitimate FINESS / RPPS providers carry a bad key.
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ SOURCES = ("noemie", "tiers_payant", "member_upload", "paper")
 EVENT_TYPES = ("iban_change", "email_change", "phone_change", "address_change", "password_reset",
                "login_new_device")
 CHANNELS = ("web", "app", "phone", "mail", "agency")
+EVENT_CODE = {name: i for i, name in enumerate(EVENT_TYPES)}
 
 _EPOCH = date(1970, 1, 1)
 _DAY = 86_400
@@ -149,6 +151,9 @@ _NL_BANKS = ("BUNQ", "KNAB", "INGB", "ABNA", "RABO", "REVO")
 GP, SPEC, DENT, PHYSIO, NURSE, PARAMED, ALT, PHARM, LAB, IMG, HOSP, OPTIC, AUDIO = range(13)
 NPT = 13
 PT_KIND = np.array(["rpps"] * 6 + ["adeli"] + ["finess", "finess", "rpps", "finess", "finess", "finess"])
+# ADELI profession codes of the practitioners registered there (ostéopathes, psychologues,
+# chiropracteurs, psychothérapeutes)
+ADELI_PROFESSION_CODES = np.array([93, 96, 95, 73])
 PT_RATIO = np.array([0.08, 0.08, 0.04, 0.04, 0.03, 0.02, 0.03, 0.04, 0.01, 0.015, 0.006, 0.02, 0.01])
 PT_MIN = np.array([2, 2, 1, 1, 1, 1, 1, 2, 1, 1, 1, 1, 1])
 
@@ -248,6 +253,10 @@ _BREACHES = (
 _FRAUD_IP = np.array(["", "FR", "NG", "CI", "MA", "RO", "LT", "NL", "DE", "BE", "ES", "GB", "US", "UA",
                       "SN", "BJ", "CM", "TN"])
 _FRAUD_IP_W = np.array([30, 22, 7, 6, 6, 4, 3, 3, 2, 2, 2, 2, 2, 2, 2, 2, 2, 1], dtype=float)
+# where people move to (their new bank's country and their sessions' country)
+MOVE_ABROAD_COUNTRIES = np.array(["ES", "BE", "DE", "CH", "LU", "NL"])
+MOVE_ABROAD_WEIGHTS = np.array([0.3, 0.2, 0.15, 0.15, 0.1, 0.1])
+# account event types by name (the events container stores their index in EVENT_TYPES)
 _TRAVEL_IP = np.array(["ES", "BE", "IT", "PT", "CH", "DE", "GB", "MA", "US", "TN", "NL"])
 # fmt: on
 
@@ -967,7 +976,22 @@ class _Gen:
         key = _luhn_key(payload, 10)
         key = np.where(bad[m], (key + rng.integers(1, 10, k)) % 10, key)
         out[m] = _cat_str(_zf(payload, 10), _zf(key, 1))
-        for kd, mid in (("finess", 0), ("adeli", 9)):
+        # ADELI (osteopaths, psychologists, other paramedical professions): department +
+        # profession code + serial, 9 digits, no check key
+        m = kind == "adeli"
+        k = int(m.sum())
+        if k:
+            reg = D_REG[pdept[m]]
+            dom = reg > 100
+            profession = _choice(rng, ADELI_PROFESSION_CODES, k)
+            serial = rng.integers(0, 10**5, k)
+            number = np.where(
+                dom,
+                reg * 10**6 + profession * 10**4 + serial % 10**4,
+                reg * 10**7 + profession * 10**5 + serial,
+            )
+            out[m] = _zf(number, 9).to_numpy().astype(object)
+        for kd, mid in (("finess", 0),):
             m = kind == kd
             k = int(m.sum())
             reg = D_REG[pdept[m]]
@@ -1096,6 +1120,79 @@ class _Gen:
             self.h_pc.append((mem, mt, pc[j]))
             self.move_day[mem] = mt // _DAY
             self.dept1[mem] = nd[j]
+        self._moves_abroad(when)
+
+    def _moves_abroad(self, when):
+        """People moving abroad: sessions from the new country (a new device), then an IBAN at a
+        bank of that country set from there, e-mail and phone unchanged; some send an invoice soon
+        after. A legitimate look-alike of a takeover."""
+        rng, n, ev = self.rng, self.n, self.ev
+        cand = np.flatnonzero(
+            (self.is_sub | self.own_iban)
+            & (self.age >= 20)
+            & ~self.legit_iban_chg
+            & ~self.border[self.hh]
+            & ~self.protected
+            & (rng.random(n) < 1 - np.exp(-0.006 * self.years))
+        )
+        if not len(cand):
+            self.moved_abroad = cand
+            return
+        country = _choice(rng, MOVE_ABROAD_COUNTRIES, len(cand), MOVE_ABROAD_WEIGHTS)
+        new = np.empty(len(cand), dtype=object)
+        for ctry in np.unique(country):
+            sel = country == ctry
+            new[sel] = _ibans(rng, str(ctry), int(sel.sum()))
+        day = when(cand)
+        ch = rng.choice(2, len(cand), p=[0.6, 0.4])
+        t = day * _DAY + _sec_of_day(rng, len(cand))
+        first_login = rng.random(len(cand)) < 0.8
+        ev.add(
+            cand[first_login],
+            t[first_login] - rng.integers(1, 20, int(first_login.sum())) * _DAY,
+            EVENT_CODE["login_new_device"],
+            "",
+            ch[first_login],
+            country[first_login],
+        )
+        reset = rng.random(len(cand)) < 0.2
+        ev.add(
+            cand[reset],
+            t[reset] - rng.integers(600, 6 * 3600, int(reset.sum())),
+            EVENT_CODE["password_reset"],
+            "",
+            ch[reset],
+            country[reset],
+        )
+        # the account moves with the household members who share it
+        share = (~self.own_iban) & ~self.is_sub
+        hmap = np.full(self.nh, -1)
+        subs = self.is_sub[cand]
+        hmap[self.hh[cand[subs]]] = np.flatnonzero(subs)
+        relatives = np.flatnonzero(share & (hmap[self.hh] >= 0))
+        who = np.concatenate([cand, relatives])
+        j = np.concatenate([np.arange(len(cand)), hmap[self.hh[relatives]]])
+        tt = np.maximum(
+            t[j] + np.where(np.arange(len(j)) < len(cand), 0, rng.integers(60, 3600, len(j))),
+            self.cstart[who] * _DAY + 3600,
+        )
+        ev.add(who, tt, EVENT_CODE["iban_change"], new[j], ch[j], country[j])
+        self.h_iban.append((who, tt, new[j]))
+        self.legit_iban_chg[who] = True
+        self.moved_abroad = who
+        upload = rng.random(len(cand)) < 0.4
+        if upload.any():
+            k = int(upload.sum())
+            cday = t[upload] // _DAY
+            self.lookalike.append(
+                dict(
+                    m=cand[upload],
+                    day=cday - rng.integers(0, 20, k),
+                    et=_choice(rng, [E_OPT, E_DCARE, E_ALT, E_GP], k, [0.3, 0.3, 0.2, 0.2]),
+                    src=rng.choice([2, 3], k, p=[0.8, 0.2]),
+                    recv=cday + rng.integers(1, 11, k),
+                )
+            )
 
     def _legit_iban_change(self, m, t, online, ch=None):
         """A member (and the household members sharing the account) switch to a new bank."""
@@ -1349,10 +1446,16 @@ class _Gen:
         def ip_pick(k=1):
             return _choice(rng, _FRAUD_IP, k, _FRAUD_IP_W)
 
-        def iban_switch(v, t, new, ch, ip, revert_p):
+        def iban_switch(v, t, new, ch, ip, revert_p, contract_level=False):
+            """Set the fraudster's account on the victim (and the household sharing it). A
+            contract-level change is recorded on the victim only: relatives are paid to the new
+            account without an event of their own."""
             mem = sharers(v)
             tt = t + np.arange(len(mem))
-            ev.add(mem, tt, 0, new, ch, ip)
+            if contract_level:
+                ev.add(v, t, 0, new, ch, ip)
+            else:
+                ev.add(mem, tt, 0, new, ch, ip)
             self.h_iban.append((mem, tt, np.full(len(mem), new, dtype=object)))
             old = self.iban0[v]
             if rng.random() < revert_p:
@@ -1360,10 +1463,17 @@ class _Gen:
                 rt = rt // _DAY * _DAY + int(_office_sec(rng, 1)[0])
                 if rt < self.d1 * _DAY:
                     ch2 = int(rng.choice([2, 4, 3], p=[0.6, 0.3, 0.1]))
-                    ev.add(mem, rt + np.arange(len(mem)), 0, old, ch2, "")
+                    ev.add(
+                        v if contract_level else mem,
+                        rt + np.arange(1 if contract_level else len(mem)),
+                        0,
+                        old,
+                        ch2,
+                        "",
+                    )
                     self.h_iban.append((mem, rt + np.arange(len(mem)), np.full(len(mem), old, dtype=object)))
 
-        def uploads(v, tchange, nmax, scen, first_delay=(1, 5), cats=None):
+        def uploads(v, tchange, nmax, scen, first_delay=(1, 5), cats=None, mult=(1.0, 1.5)):
             k = int(rng.integers(1, nmax + 1))
             cats = cats or ([E_OPT, E_DPROS, E_HEAR, E_ALT], [0.3, 0.25, 0.2, 0.25])
             if self.age[v] < 50:  # forged hearing aids mostly for older victims
@@ -1394,7 +1504,7 @@ class _Gen:
                         et=et,
                         dept=dept,
                         prov=prov,
-                        mult=float(rng.uniform(1.0, 1.5)),
+                        mult=float(rng.uniform(*mult)),
                         prem=True,
                         src=src,
                         recv=min(recv, self.d1),
@@ -1404,9 +1514,13 @@ class _Gen:
                 d += int(rng.integers(0, 9))
 
         # 1. account takeover then IBAN change then forged invoices
-        for _ in range(k_per):
+        border_member = self.border[self.hh]
+        for i in range(k_per):
             day = int(rng.integers(fmin, fmax))
-            vs = pick(day, adult & clean & self.is_sub | (adult & clean & self.own_iban))
+            eligible = adult & clean & self.is_sub | (adult & clean & self.own_iban)
+            if i % 7 == 3 and (eligible & border_member & ~used).any():
+                eligible = eligible & border_member
+            vs = pick(day, eligible)
             if not len(vs):
                 continue
             v = int(vs[0])
@@ -1420,8 +1534,31 @@ class _Gen:
                 t += int(rng.integers(60, 3600))
                 ev.add(v, t, 5, "", ch, ip)
             t += int(np.clip(rng.lognormal(np.log(6 * 3600), 1.0), 700, 72 * 3600))
-            iban_switch(v, t, _fraud_ibans(rng, 1)[0], ch, ip, 0.55)
-            uploads(v, t, 4, 1)
+            # 0 ordinary, 1 subtle, 2 a border worker's account moved to a third country
+            style = 2 if self.border[self.hh[v]] else int(rng.choice(2, p=[0.7, 0.3]))
+            if style == 1:
+                # subtle: a French session, an account at a big French bank, ordinary amounts
+                new = _ibans(rng, "FR", 1, BANK_TRAD[:6], BANK_TRAD_W[:6])[0]
+                iban_switch(v, t, new, ch, "FR", 0.4)
+                uploads(v, t, 3, 1, cats=([E_OPT, E_DCARE, E_ALT], [0.4, 0.3, 0.3]), mult=(0.9, 1.1))
+            else:
+                new = _fraud_ibans(rng, 1)[0]
+                if style == 2:
+                    # a border worker's foreign account moved to a third country, from there
+                    third = str(rng.choice(["LT", "NL", "ES"]))
+                    new = _ibans(rng, third, 1)[0]
+                    ip = third
+                contract_level = len(sharers(v)) > 1 and rng.random() < 0.6
+                iban_switch(v, t, new, ch, ip, 0.55, contract_level=contract_level)
+                uploads(v, t, 4, 1)
+                if contract_level:
+                    # forged invoices in relatives' names, paid to the same (new) account
+                    relatives = np.setdiff1d(sharers(v), [v])
+                    for r in rng.choice(
+                        relatives, min(len(relatives), int(rng.integers(1, 3))), replace=False
+                    ):
+                        used[r] = True
+                        uploads(int(r), t, 2, 1)
             inc["ato_iban"] += 1
 
         # 2. mule ring: one IBAN on several members of different households
@@ -1987,24 +2124,26 @@ class _Gen:
                 v = rng.choice(pool)
                 self.used[v] = True
                 rows = ci[c["m"][ci] == v]
-                # prefer expensive care
+                # prefer expensive care; most fraudsters copy several care events
                 w = c["billed"][rows].astype(float) ** 0.5
-                r0 = rng.choice(rows, p=w / w.sum())
-                lo = np.searchsorted(key_day[order], key_day[r0])
-                hi = np.searchsorted(key_day[order], key_day[r0], side="right")
-                grp = order[lo:hi]
-                grp = grp[(c["prov"][grp] == c["prov"][r0]) & (c["scen"][grp] == 0)][:4]
+                events = 1 if rng.random() < 0.25 else int(rng.integers(2, 5))
+                firsts = rng.choice(rows, min(events, len(rows)), replace=False, p=w / w.sum())
                 src = 2 if rng.random() < 0.7 else 3
-                recv = int(c["recv"][grp].max() + rng.integers(3, 41))
                 mode = rng.choice(3, p=[0.6, 0.25, 0.15])
-                for g in grp:
-                    row = {k: c[k][g] for k in c}
-                    row.update(src=src, recv=min(recv, self.d1), payee=0, scen=5)
-                    if mode == 1:
-                        row["claimed"] = row["billed"] - row["ro"]
-                    elif mode == 2:
-                        row["ro"], row["claimed"] = 0, row["billed"]
-                    extra.append(row)
+                for r0 in firsts:
+                    lo = np.searchsorted(key_day[order], key_day[r0])
+                    hi = np.searchsorted(key_day[order], key_day[r0], side="right")
+                    grp = order[lo:hi]
+                    grp = grp[(c["prov"][grp] == c["prov"][r0]) & (c["scen"][grp] == 0)][:4]
+                    recv = int(c["recv"][grp].max() + rng.integers(3, 41))
+                    for g in grp:
+                        row = {k: c[k][g] for k in c}
+                        row.update(src=src, recv=min(recv, self.d1), payee=0, scen=5)
+                        if mode == 1:
+                            row["claimed"] = row["billed"] - row["ro"]
+                        elif mode == 2:
+                            row["ro"], row["claimed"] = 0, row["billed"]
+                        extra.append(row)
                 n_dup += 1
         self.inc["duplicate"] = n_dup
         # look-alike: the member sends the invoice of a noemie dental crown / glasses for the
@@ -2034,6 +2173,87 @@ class _Gen:
         self.counts["lookalike_invoice_complements"] = len(comp)
         return c
 
+    # ---------------------------------------------------------------- legitimate look-alikes
+    def confounders(self, c):
+        """Honest lines that look like duplicates: 0 € pairs, several units of one act on one
+        day (each with its own RO line and complement invoice), the same act the same day at two
+        providers, a member's invoice received before the NOEMIE line of the same care (an
+        overpayment to recover, not fraud), and a single cheap invoice sent again by mistake."""
+        rng = self.rng
+        honest = (c["scen"] == 0) & ~self.used[c["m"]] & (c["recv"] + 40 <= self.d1)
+        noemie = honest & (c["src"] == 0)
+        added = []
+
+        def pick(mask, share):
+            idx = np.flatnonzero(mask)
+            return idx[rng.random(len(idx)) < share]
+
+        def copy(rows, **changes):
+            out = {k: c[k][rows].copy() for k in c}
+            for k, v in changes.items():
+                out[k] = np.broadcast_to(np.asarray(v), (len(rows),)).astype(c[k].dtype).copy()
+            return out
+
+        # 1. 0 € pairs: care fully covered by the RO (ALD at 100 %, orthodontics) whose complement
+        # line asks 0 € too
+        zero = pick(noemie & np.isin(c["cat"], [0, 5]) & (self.age[c["m"]] >= 50), 0.01)
+        c["ro"][zero] = c["billed"][zero]
+        c["claimed"][zero] = 0
+        added.append(
+            copy(zero, src=rng.choice([2, 3], len(zero)), claimed=0, payee=0)
+            | {"recv": np.minimum(c["recv"][zero] + rng.integers(2, 30, len(zero)), self.d1)}
+        )
+        # 2. several units of one act on one day: a second crown / hearing aid / lens at the same
+        # price, each unit with its RO line and the member's complement invoice (part above the base)
+        units = pick(noemie & np.isin(c["act"], np.concatenate([_CROWNS, [_HEAR_I, _HEAR_II]])), 0.25)
+        c["claimed"][units] = c["base"][units] - np.round(c["base"][units] * 0.6).astype(np.int64)
+        second = copy(units)
+        second["recv"] = c["recv"][units] + rng.integers(0, 2, len(units))
+        complement = []
+        for rows in (copy(units), second):
+            comp = {k: v.copy() for k, v in rows.items()}
+            comp["claimed"] = comp["billed"] - comp["base"]
+            comp["src"] = rng.choice([2, 3], len(units), p=[0.8, 0.2]).astype(c["src"].dtype)
+            comp["recv"] = np.minimum(comp["recv"] + rng.integers(3, 25, len(units)), self.d1)
+            comp["payee"] = np.zeros(len(units), c["payee"].dtype)
+            complement.append(comp)
+        added += [second, *complement]
+        # 3. the same consultation act the same day with two doctors (the second by paper)
+        gp = pick(noemie & (c["act"] == _A["G"]), 0.006)
+        other = self._pool_pick(
+            np.full(len(gp), GP), self.dept_at(c["m"][gp], c["day"][gp]), rng.random(len(gp))
+        )
+        other = np.where(
+            other == c["prov"][gp], self.p_start[GP, self.dept_at(c["m"][gp], c["day"][gp])], other
+        )
+        keep = other != c["prov"][gp]
+        gp, other = gp[keep], other[keep]
+        added.append(
+            copy(gp, src=3, payee=0)
+            | {"prov": other, "recv": np.minimum(c["recv"][gp] + rng.integers(5, 30, len(gp)), self.d1)}
+        )
+        # 4. an honest double submission: the member uploads the invoice before the NOEMIE line
+        # arrives (an overpayment to recover)
+        early = pick(noemie & np.isin(c["cat"], [0, 5, 6, 8]) & (c["claimed"] > 0), 0.003)
+        upload = copy(early, src=2, payee=0)
+        upload["recv"] = c["day"][early] + rng.integers(0, 2, len(early))
+        c["recv"][early] = np.minimum(
+            np.maximum(c["recv"][early], upload["recv"] + rng.integers(2, 12, len(early))), self.d1
+        )
+        added.append(upload)
+        # 5. a single cheap invoice sent again after it was paid (a mistake, or an unproven one)
+        cheap = pick(noemie & (c["cat"] == 0) & (c["claimed"] > 0) & (c["claimed"] <= 3000), 0.0008)
+        added.append(
+            copy(cheap, src=2, payee=0)
+            | {"recv": np.minimum(c["recv"][cheap] + rng.integers(5, 40, len(cheap)), self.d1)}
+        )
+        self.counts["lookalike_zero_euro_pairs"] = len(zero)
+        self.counts["lookalike_multi_unit_acts"] = len(units)
+        self.counts["lookalike_two_providers_same_day"] = len(gp)
+        self.counts["lookalike_early_uploads"] = len(early)
+        self.counts["lookalike_single_resubmissions"] = len(cheap)
+        return {k: np.concatenate([c[k], *[a[k].astype(c[k].dtype) for a in added]]) for k in c}
+
     # ------------------------------------------------------------------------------- run
     def run(self, out: Path) -> dict[str, int]:
         out.mkdir(parents=True, exist_ok=True)
@@ -2048,6 +2268,7 @@ class _Gen:
         ep = self.legit_episodes()
         c = self.expand(ep)
         c = self.duplicates_and_edits(c)
+        c = self.confounders(c)
 
         # claim ids in order of reception; corrections re-use an id later in the file
         order = np.lexsort((rng.random(len(c["m"])), c["recv"]))

@@ -33,6 +33,8 @@ from prefect.cache_policies import NO_CACHE
 
 from claimwatch.detectors import combine
 from claimwatch.detectors.combine import Partition
+from claimwatch.detectors.config import DEFAULT_CONFIG, DetectionConfig
+from claimwatch.detectors.feedback import FeedbackContext
 from claimwatch.errors import ClaimwatchError
 from claimwatch.settings import Settings
 
@@ -62,6 +64,8 @@ class _Inputs:
     providers: pl.DataFrame
     model: object
     chunk_size: int
+    config: DetectionConfig = DEFAULT_CONFIG
+    context: FeedbackContext | None = None
 
 
 @task(
@@ -71,13 +75,19 @@ class _Inputs:
     task_run_name="score-partition-{index}",
 )
 def score_partition_task(
-    index: int, part: Partition, providers: pl.DataFrame, model: object, chunk_size: int
+    index: int,
+    part: Partition,
+    providers: pl.DataFrame,
+    model: object,
+    chunk_size: int,
+    config: DetectionConfig = DEFAULT_CONFIG,
+    context: FeedbackContext | None = None,
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Rules and ensemble on one member-hash partition (runs on a Dask worker)."""
     # Tasks of a worker's threads may share one unpickled model (in-process clusters do not
     # copy it at all), and some PyOD detectors write to themselves while scoring (ECOD): each
     # task scores with its own copy.
-    return combine.score_partition(part, providers, copy.deepcopy(model), chunk_size)
+    return combine.score_partition(part, providers, copy.deepcopy(model), chunk_size, config, context)
 
 
 @flow(name=FLOW_NAME, validate_parameters=False, persist_result=False)
@@ -85,7 +95,9 @@ def score_partitions_flow(inputs: _Opaque) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Score every partition as a task on the flow's task runner and merge the results."""
     job: _Inputs = inputs.value
     futures = [
-        score_partition_task.submit(i, part, job.providers, job.model, job.chunk_size)
+        score_partition_task.submit(
+            i, part, job.providers, job.model, job.chunk_size, job.config, job.context
+        )
         for i, part in enumerate(job.parts)
     ]
     return combine.merge([f.result() for f in futures])
@@ -131,7 +143,12 @@ def _check_prefect_server() -> None:
 
 
 def score_on_dask(
-    whole: Partition, providers: pl.DataFrame, model: object, settings: Settings
+    whole: Partition,
+    providers: pl.DataFrame,
+    model: object,
+    settings: Settings,
+    config: DetectionConfig = DEFAULT_CONFIG,
+    context: FeedbackContext | None = None,
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Score ``whole`` partitioned by member hash on the Dask cluster at
     ``settings.dask_address``; same (member results, claim flags) as local scoring."""
@@ -146,6 +163,6 @@ def score_on_dask(
     _check_prefect_server()
     check_scheduler(address)
     parts = combine.split(whole, max(settings.score_partitions, 1))
-    job = _Inputs(parts, providers, model, settings.score_chunk_size)
+    job = _Inputs(parts, providers, model, settings.score_chunk_size, config, context)
     runner = DaskTaskRunner(address=address, client_kwargs={"timeout": CONNECT_TIMEOUT_S})
     return score_partitions_flow.with_options(task_runner=runner)(_Opaque(job))

@@ -11,6 +11,14 @@ import polars as pl
 
 from claimwatch.detectors import combine, rules
 from claimwatch.detectors.combine import Partition
+from claimwatch.detectors.config import DEFAULT_CONFIG, DetectionConfig
+from claimwatch.detectors.detection import (
+    Detection,
+    DetectionInputs,
+    DetectionResult,
+    candidate_lines,
+    scored_providers,
+)
 from claimwatch.settings import Settings
 from claimwatch.store.db import Database, sql_text
 
@@ -56,53 +64,73 @@ def _frame(db: Database, query: str) -> pl.DataFrame:
     return db.con.sql(query).pl()
 
 
-def prepare(db: Database, settings: Settings) -> tuple[Partition, pl.DataFrame, object]:
-    """Global step: score IBAN changes and providers, fit the ensemble, gather the inputs."""
-    c = pl.col
-    changes = rules.score_iban_changes(_frame(db, "select * from f_iban_changes"))
-    providers = rules.score_providers(_frame(db, "select * from f_provider_profile"))
-    flagged_providers = providers.filter(c("provider_score") > 0).select("provider_id")
-    db.con.register("flagged_providers", flagged_providers.to_arrow())
-    # only lines that can carry a rule reach Python: memory stays bounded by suspicion
-    signals = _frame(
-        db,
-        """
-        select * from f_claim_signals
-        where iban_change_event_id is not null
-            or payee_iban_subscribers_linked >= 2
-            or is_duplicate_payment
-            or (member_sent and high_risk_category and after_breach)
-            or provider_id in (select provider_id from flagged_providers)
-        """,
+# claim-signal lines read at a time: only candidate lines are kept (memory bounded by suspicion)
+SIGNAL_BATCH_ROWS = 200_000
+
+
+def read_inputs(db: Database, config: DetectionConfig = DEFAULT_CONFIG) -> DetectionInputs:
+    """Read the feature frames detection needs; the claim signals restricted to candidate lines
+    (:func:`claimwatch.detectors.detection.candidate_lines`) batch by batch."""
+    changes = _frame(db, "select * from f_iban_changes order by event_id")
+    providers = _frame(db, "select * from f_provider_profile order by provider_id")
+    scored = scored_providers(providers, config)
+    reader = db.con.sql("select * from f_claim_signals order by claim_id").arrow()
+    batches = [candidate_lines(pl.from_arrow(batch), scored, config) for batch in reader]
+    signals = (
+        pl.concat(batches, how="vertical_relaxed")
+        if batches
+        else _frame(db, "select * from f_claim_signals limit 0")
     )
-    db.con.unregister("flagged_providers")
     profile = _frame(
-        db, "select member_id, breach_count, breach_matched_types, first_breach_date from f_member_profile"
+        db,
+        "select member_id, breach_count, breach_matched_types, first_breach_date from f_member_profile"
+        " order by member_id",
     )
     features = _frame(db, "select * from f_member_features order by member_id")
-    model = combine.fit_ensemble(features, settings.score_sample_size)
-    return combine.Partition(features, signals, changes, profile), providers, model
+    return DetectionInputs(signals, changes, providers, profile, features)
 
 
-def detect(db: Database, settings: Settings, run_id: str) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """Run rules and the ensemble locally; return (member results, claim flags)."""
-    whole, providers, model = prepare(db, settings)
+def read_decisions(db: Database) -> pl.DataFrame:
+    """Reviewers' closed decisions (sql/features/reviewer_decisions.sql)."""
+    return _frame(db, sql_text("features/reviewer_decisions.sql"))
+
+
+def prepare(db: Database, settings: Settings) -> tuple[Partition, pl.DataFrame, object]:
+    """Global step: the whole portfolio as one partition (candidate lines, scored IBAN changes),
+    the scored providers and the fitted ensemble."""
+    inputs = read_inputs(db)
+    changes = rules.score_iban_changes(inputs.changes)
+    providers = scored_providers(inputs.providers)
+    model = combine.fit_ensemble(inputs.features, settings.score_sample_size)
+    return Partition(inputs.features, inputs.signals, changes, inputs.profile), providers, model
+
+
+def detect(db: Database, settings: Settings, run_id: str) -> tuple[DetectionResult, pl.DataFrame]:
+    """Run detection (locally, or its partitions on Dask); return (result, claim flags)."""
+    inputs = read_inputs(db)
+    decisions = read_decisions(db)
+    detection = Detection(sample_size=settings.score_sample_size, chunk_size=settings.score_chunk_size)
+    detection.fit(inputs)
+    partitions = None
     if settings.dask_address:
         from claimwatch.scoring.scaleout import score_on_dask
 
-        members, flags = score_on_dask(whole, providers, model, settings)
-    else:
-        members, flags = combine.score_partition(whole, providers, model, settings.score_chunk_size)
-    return combine.diversify(members, flags), flags
+        def partitions(whole, providers, model, chunk_size, config, context):
+            return score_on_dask(whole, providers, model, settings, config, context)
+
+    result = detection.detect(inputs, decisions, partitions)
+    result.decisions_through = decisions["decided_at"].max() if decisions.height else None
+    return result, result.claim_flags
 
 
 def write_scores(
-    db: Database, run_id: str, result: pl.DataFrame, claim_flags: pl.DataFrame, sample_size: int
+    db: Database, run_id: str, result: DetectionResult, claim_flags: pl.DataFrame, sample_size: int
 ) -> int:
-    """Store this run's member and claim scores; return members flagged."""
+    """Store this run's member, claim, scheme and recovery scores; return members flagged."""
     c = pl.col
+    members = result.members
     as_of = db.con.execute("select max(as_of_date) from f_member_profile").fetchall()[0][0]
-    kept = result.filter(c("score") >= SCORE_FLOOR).select(
+    kept = members.filter(c("score") >= SCORE_FLOOR).select(
         pl.lit(run_id).alias("run_id"),
         "member_id",
         "score",
@@ -113,18 +141,38 @@ def write_scores(
         reasons=c("reasons").list.join(" | "),
         amount_at_risk=c("amount_at_risk"),
         claim_ids=c("claim_ids").list.join(";"),
+        scheme_id=c("scheme_id"),
     )
-    db.con.register("kept_scores", kept.to_arrow())
-    db.con.execute("insert into member_scores by name select * from kept_scores")
-    db.con.unregister("kept_scores")
+    _insert(db, "member_scores", kept)
     flags = claim_flags.select(
         pl.lit(run_id).alias("run_id"), "claim_id", "member_id", "reason_code", "weight", "reason"
     )
-    db.con.register("claim_flags", flags.to_arrow())
-    db.con.execute("insert into claim_scores by name select * from claim_flags")
-    db.con.unregister("claim_flags")
-    flagged = int(result.filter(c("is_candidate")).height)
-    for table in ("member_scores", "claim_scores"):
+    _insert(db, "claim_scores", flags)
+    _insert(
+        db,
+        "scheme_scores",
+        result.schemes.select(
+            pl.lit(run_id).alias("run_id"),
+            "scheme_id",
+            "kind",
+            "members",
+            "member_ids",
+            "score",
+            "amount_at_risk",
+            "reason",
+        ),
+    )
+    recoveries = members.filter(c("recovery_amount") > 0).select(
+        pl.lit(run_id).alias("run_id"),
+        "member_id",
+        score=(100 * c("recovery_score")).round(4),
+        amount=c("recovery_amount"),
+        claim_ids=c("recovery_claim_ids").list.join(";"),
+        reasons=c("recovery_reasons").list.join(" | "),
+    )
+    _insert(db, "recovery_scores", recoveries)
+    flagged = int(members.filter(c("is_candidate")).height)
+    for table in ("member_scores", "claim_scores", "scheme_scores", "recovery_scores"):
         db.con.execute(
             f"delete from {table} where run_id not in "
             f"(select run_id from score_runs order by run_id desc limit {SCORE_RUNS_KEPT - 1})"
@@ -132,29 +180,42 @@ def write_scores(
             [run_id],
         )
     db.con.execute(
-        "insert into score_runs values (?, ?, ?, ?, ?, ?, ?)",
+        "insert into score_runs (run_id, scored_at, as_of_date, members_scored, members_flagged, detectors,"
+        " fit_sample_size, config_version, feedback_model, decisions_used, decisions_through)"
+        " values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [
             run_id,
             datetime.now(UTC),
             as_of,
-            result.height,
+            members.height,
             flagged,
             "rules+" + "+".join(combine.ENSEMBLE_DETECTORS),
             sample_size,
+            DEFAULT_CONFIG.version(),
+            result.model_name,
+            result.decisions_used,
+            getattr(result, "decisions_through", None),
         ],
     )
     return flagged
 
 
-def refresh_queue(db: Database, run_id: str, result: pl.DataFrame) -> tuple[int, int]:
+def _insert(db: Database, table: str, frame: pl.DataFrame) -> None:
+    db.con.register("rows_to_insert", frame.to_arrow())
+    db.con.execute(f"insert into {table} by name select * from rows_to_insert")
+    db.con.unregister("rows_to_insert")
+
+
+def refresh_queue(db: Database, run_id: str, result: DetectionResult) -> tuple[int, int]:
     """Attach this run's candidates to the queue; return (open cases, cases opened)."""
     c = pl.col
-    candidates = result.filter(c("is_candidate")).select(
+    candidates = result.members.filter(c("is_candidate")).select(
         "member_id",
         "score",
         "rule_score",
         "ensemble_score",
         "claim_ids",
+        "scheme_id",
         reason_codes=c("reason_codes").list.join(";"),
         reasons=c("reasons").list.join(" | "),
     )
@@ -196,7 +257,7 @@ def score_and_queue(
     result, claim_flags = steps.detect(db, settings, run_id)
     summary.seconds["detect"] = time.perf_counter() - t1
     t2 = time.perf_counter()
-    summary.members_scored = result.height
+    summary.members_scored = result.members.height
     summary.claim_flags = claim_flags.height
     summary.members_flagged = steps.write(db, run_id, result, claim_flags, settings.score_sample_size)
     summary.cases_open, summary.cases_opened = steps.refresh(db, run_id, result)

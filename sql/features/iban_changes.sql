@@ -73,10 +73,15 @@ context as (
             where e.ip_country is not null and e.ip_country <> 'FR'
             and e.event_time between c.event_time - interval 14 day and c.event_time + interval 1 day
         ) as foreign_ip_events_14d,
-        any_value(e.ip_country) filter (
+        min(e.ip_country) filter (
             where e.ip_country is not null and e.ip_country <> 'FR'
             and e.event_time between c.event_time - interval 14 day and c.event_time + interval 1 day
         ) as foreign_ip_country,
+        -- sessions from several foreign countries: a move abroad shows one
+        count(distinct e.ip_country) filter (
+            where e.ip_country is not null and e.ip_country <> 'FR'
+            and e.event_time between c.event_time - interval 14 day and c.event_time + interval 1 day
+        ) as foreign_ip_countries,
         count(e.event_id) filter (
             where e.event_type = 'iban_change'
             and e.event_time between c.event_time - interval 365 day and c.event_time
@@ -87,9 +92,11 @@ context as (
 ),
 
 previous_account as (
-    -- the account the member was paid to before the change
-    select c.event_id, mode(cl.payee_iban_hash) as previous_iban_hash,
-        mode(cl.payee_iban_country) as previous_iban_country
+    -- the account the member was last paid to before the change
+    select c.event_id,
+        arg_max(cl.payee_iban_hash, strftime(cl.received_date, '%Y%m%d') || cl.claim_id) as previous_iban_hash,
+        arg_max(cl.payee_iban_country, strftime(cl.received_date, '%Y%m%d') || cl.claim_id)
+            as previous_iban_country
     from changes as c
     join claims as cl
         on cl.member_id = c.member_id and cl.received_date < c.change_date
@@ -151,8 +158,13 @@ final as (
             as foreign_ip_events_14d,
         coalesce(case when c.ip_country <> 'FR' then c.ip_country end, x.foreign_ip_country)
             as foreign_ip_country,
+        coalesce(x.foreign_ip_countries, 0)
+            + case when c.ip_country is not null and c.ip_country <> 'FR'
+                and c.ip_country is distinct from x.foreign_ip_country then 1 else 0 end
+            as foreign_ip_countries,
         coalesce(x.other_iban_changes_365d, 0) as other_iban_changes_365d,
         pa.previous_iban_hash,
+        pa.previous_iban_country,
         coalesce(pa.previous_iban_country not in ('FR', 'MC'), false) as previous_iban_foreign,
         c.new_iban_country not in ('FR', 'MC') as new_iban_foreign,
         coalesce(b.is_online_bank, false) as new_bank_online,

@@ -1,6 +1,6 @@
 -- Provider-side signals: providers new to the portfolio that suddenly bill many members who
 -- never used them, far more breach-exposed than the portfolio, far from home, with a bad
--- registry key. Grain: one row per provider_id.
+-- registry key (FINESS / RPPS; ADELI numbers have none). Grain: one row per provider_id.
 with claims_ as (
     select
         c.provider_id,
@@ -43,16 +43,30 @@ patients as (
 provider_department as (
     select
         provider_id,
-        mode(
+        -- the most frequent department, the first by code among equals
+        arg_max(department, lpad(cast(lines as varchar), 12, '0') || department) as provider_department
+    from (
+        select
+            provider_id,
             case
                 when provider_postcode like '97%' then substr(provider_postcode, 1, 3)
                 when provider_postcode like '20%' then
                     case when provider_postcode < '20200' then '2A' else '2B' end
                 else substr(provider_postcode, 1, 2)
-            end
-        ) as provider_department
-    from claims_
-    where provider_postcode is not null
+            end as department,
+            count(*) as lines
+        from claims_
+        where provider_postcode is not null
+        group by all
+    )
+    group by provider_id
+),
+
+provider_category as (
+    -- the kind of care it bills most, the first by name among equals
+    select provider_id,
+        arg_max(care_category, lpad(cast(lines as varchar), 12, '0') || care_category) as main_category
+    from (select provider_id, care_category, count(*) as lines from claims_ group by all)
     group by provider_id
 ),
 
@@ -83,20 +97,33 @@ lines as (
         sum(claimed_amount) as claimed_total,
         avg(case when source = 'tiers_payant' then 1.0 else 0.0 end) as tiers_payant_share,
         avg(case when care_category in ('optical', 'dental', 'hearing', 'alternative_medicine',
-                                        'paramedical') then 1.0 else 0.0 end) as high_risk_share,
-        mode(care_category) as main_category
+                                        'paramedical') then 1.0 else 0.0 end) as high_risk_share
     from claims_
     group by provider_id
 ),
 
 registry_key as (
-    -- Luhn key of FINESS (9 digits) and RPPS (11 digits) numbers; null for other registries
+    -- which registry a number belongs to and whether its Luhn key holds: RPPS (practitioners,
+    -- 11 digits) and FINESS (establishments: pharmacies, labs, imaging, hospitals, opticians,
+    -- hearing-aid centres; 9 characters, 2A/2B read as 20) carry a key; a 9-digit number of a
+    -- provider billing other care is an ADELI number (department + profession + serial:
+    -- osteopaths, psychologists...), which has none
     select
-        provider_id,
+        l.provider_id,
         case
-            when regexp_full_match(provider_id, '[0-9]{9}|[0-9]{11}') then
+            when regexp_full_match(l.provider_id, '[0-9]{11}') then 'RPPS'
+            when regexp_full_match(l.provider_id, '([0-9]{2}|2A|2B)[0-9]{7}')
+                and pc.main_category in ('pharmacy', 'lab', 'imaging', 'hospital', 'optical', 'hearing')
+                then 'FINESS'
+            when regexp_full_match(l.provider_id, '[0-9]{9}') then 'ADELI'
+        end as registry,
+        case
+            when regexp_full_match(l.provider_id, '[0-9]{11}')
+                or (regexp_full_match(l.provider_id, '([0-9]{2}|2A|2B)[0-9]{7}')
+                    and pc.main_category in ('pharmacy', 'lab', 'imaging', 'hospital', 'optical', 'hearing'))
+            then
                 list_sum(list_transform(
-                    list_reverse(string_split(provider_id, '')),
+                    list_reverse(string_split(replace(replace(l.provider_id, '2A', '20'), '2B', '20'), '')),
                     lambda d, i: case
                         when i % 2 = 0 then
                             case when cast(d as integer) * 2 > 9 then cast(d as integer) * 2 - 9
@@ -105,7 +132,8 @@ registry_key as (
                     end
                 )) % 10 = 0
         end as registry_key_valid
-    from lines
+    from lines as l
+    join provider_category as pc on pc.provider_id = l.provider_id
 ),
 
 final as (
@@ -117,7 +145,7 @@ final as (
         l.claimed_total,
         l.tiers_payant_share,
         l.high_risk_share,
-        l.main_category,
+        pc.main_category,
         pd.provider_department,
         s.patients,
         s.exposed_patients,
@@ -131,8 +159,10 @@ final as (
         s.first_visit_span_days,
         s.patients_outside_department / s.patients as outside_department_share,
         l.first_seen >= po.data_start + 60 as new_to_portfolio,
+        rk.registry,
         rk.registry_key_valid
     from lines as l
+    join provider_category as pc on pc.provider_id = l.provider_id
     join patient_stats as s on s.provider_id = l.provider_id
     left join provider_department as pd on pd.provider_id = l.provider_id
     left join registry_key as rk on rk.provider_id = l.provider_id

@@ -1,5 +1,5 @@
 -- Refresh the review queue from this run's candidates (temp table `run_candidates`: member_id,
--- score, rule_score, ensemble_score, claim_ids list, reason_codes, reasons).
+-- score, rule_score, ensemble_score, claim_ids list, reason_codes, reasons, scheme_id).
 -- One open case per member; new suspicious lines attach to it. Status, assignment, decision
 -- and note are never written here. A closed case stays closed: a member with new suspicious
 -- lines (not in any earlier case) gets a new case that points to it.
@@ -42,16 +42,17 @@ update cases set
     ensemble_score = s.ensemble_score,
     reason_codes = s.reason_codes,
     reasons = s.reasons,
+    scheme_id = s.scheme_id,
     last_run_id = $run_id,
     updated_at = $now::timestamptz
 from candidate_state as s
 where cases.case_id = s.open_case_id;
 
--- 3. open a case for a candidate with none open: first case, or new lines after a closed one
-create or replace temp table opened_cases as
-select
-    'CASE-' || lpad(cast(nextval('case_seq') as varchar), 7, '0') as case_id,
-    s.member_id
+-- 3. open a case for a candidate with none open: first case, or new lines after a closed one.
+-- Case numbers follow member_id (the same inbox gives the same case ids in any database): the
+-- run draws one contiguous block of numbers from the sequence and hands them out in that order.
+create or replace temp table opening_members as
+select s.member_id, row_number() over (order by s.member_id) as k
 from candidate_state as s
 where s.open_case_id is null
     and (
@@ -60,10 +61,21 @@ where s.open_case_id is null
         or (len(s.claim_ids) = 0 and s.last_closed_case_id is null)
     );
 
+create or replace temp table opening_block as
+select coalesce(min(n), 0) as first_number
+from (select nextval('case_seq') as n from opening_members);
+
+create or replace temp table opened_cases as
+select
+    'CASE-' || lpad(cast(b.first_number + o.k - 1 as varchar), 7, '0') as case_id,
+    o.member_id
+from opening_members as o
+cross join opening_block as b;
+
 insert into cases (case_id, member_id, status, score, rule_score, ensemble_score, reason_codes,
-                   reasons, previous_case_id, opened_run_id, last_run_id, opened_at, updated_at)
+                   reasons, scheme_id, previous_case_id, opened_run_id, last_run_id, opened_at, updated_at)
 select o.case_id, s.member_id, 'new', s.score, s.rule_score, s.ensemble_score, s.reason_codes,
-    s.reasons, s.last_closed_case_id, $run_id, $run_id, $now::timestamptz, $now::timestamptz
+    s.reasons, s.scheme_id, s.last_closed_case_id, $run_id, $run_id, $now::timestamptz, $now::timestamptz
 from opened_cases as o
 join candidate_state as s on s.member_id = o.member_id;
 
