@@ -16,6 +16,7 @@ from prefect.cache_policies import NO_CACHE
 
 from claimwatch.ingest.load import Progress, ingest_batch
 from claimwatch.publish import artifacts as publish
+from claimwatch.publish.analytics import remove_stale_copies
 from claimwatch.scoring.score import (
     ScoreSteps,
     build_features,
@@ -26,9 +27,9 @@ from claimwatch.scoring.score import (
     write_scores,
 )
 from claimwatch.settings import Settings
-from claimwatch.store.db import Database, connect
+from claimwatch.store.db import Database, connect, resource_error
 from claimwatch.store.privacy import redact
-from claimwatch.store.runs import new_run_id, record_run
+from claimwatch.store.runs import new_run_id, pause_point, record_run
 
 
 @task(name="build-features", cache_policy=NO_CACHE)
@@ -68,7 +69,8 @@ def run_pipeline(settings: Settings, inbox: Path, progress: Progress | None = No
     """Ingest, score and refresh the queue atomically, then publish; return the summary."""
     started = datetime.now(UTC)
     t0 = time.perf_counter()
-    db = connect(settings)
+    db = connect(settings)  # also marks runs a killed process left running as crashed
+    remove_stale_copies(settings)
     run_id = new_run_id()
     summary: dict = {"run_id": run_id, "inbox": str(inbox), "db": str(settings.db)}
     try:
@@ -82,10 +84,14 @@ def run_pipeline(settings: Settings, inbox: Path, progress: Progress | None = No
                 t2 = time.perf_counter()
                 summary["score"] = score_and_queue(db, settings, run_id, PREFECT_STEPS).as_dict()
                 summary["seconds"]["score"] = time.perf_counter() - t2
+                pause_point("score")
                 summary["checks"] = data_checks_task(db)
         except BaseException as exc:
-            summary["error"] = redact(f"{type(exc).__name__}: {exc}")
+            failure = resource_error(exc, settings)
+            summary["error"] = redact(f"{type(failure).__name__}: {failure}")
             record_run(db, run_id, "claimwatch-run", "failed", str(inbox), summary, started)
+            if failure is not exc:
+                raise failure from None
             raise
         summary["queue"] = publish.queue_overview(db, run_id)
         record_run(db, run_id, "claimwatch-run", "committed", str(inbox), summary, started)
@@ -95,8 +101,15 @@ def run_pipeline(settings: Settings, inbox: Path, progress: Progress | None = No
         try:
             summary["published"] = publish.publish_task(settings, run_id, summary)
         except BaseException as exc:
-            summary["error"] = redact(f"publish failed: {type(exc).__name__}: {exc}")
-            record_run(db, run_id, "claimwatch-run", "publish_failed", str(inbox), summary, started)
+            failure = resource_error(exc, settings)
+            summary["error"] = redact(f"publish failed: {type(failure).__name__}: {failure}")
+            remove_stale_copies(settings)  # a partial copy must not keep the disk full
+            try:
+                record_run(db, run_id, "claimwatch-run", "publish_failed", str(inbox), summary, started)
+            except Exception:  # noqa: BLE001 - the next open marks the run publish_failed anyway
+                pass
+            if failure is not exc:
+                raise failure from None
             raise
         summary["seconds"]["publish"] = time.perf_counter() - t3
         summary["seconds"]["total"] = time.perf_counter() - t0
