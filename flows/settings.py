@@ -35,7 +35,11 @@ class Settings(BaseSettings):
         default=None, description="read-only copy for analysts (default: <db stem>.analytics.duckdb)"
     )
     report_dir: Path | None = Field(default=None, description="run reports (default: beside the db)")
-    memory_limit: str = Field(default="1GB", description="DuckDB memory limit (it spills beyond)")
+    memory_limit: str | None = Field(
+        default=None,
+        description="DuckDB memory limit, e.g. 4GB (default: a quarter of the machine's memory, "
+        "at least 1GB, at most 16GB; DuckDB spills to disk beyond it)",
+    )
     threads: int | None = Field(default=None, description="DuckDB threads (default: all cores)")
     score_sample_size: int = Field(default=200_000, description="members sampled to fit the PyOD detectors")
     score_chunk_size: int = Field(default=250_000, description="members scored per chunk")
@@ -54,6 +58,10 @@ class Settings(BaseSettings):
     )
 
     @property
+    def resolved_memory_limit(self) -> str:
+        return self.memory_limit or default_memory_limit()
+
+    @property
     def resolved_key_file(self) -> Path:
         return self.key_file or self.db.with_name(self.db.name + ".key")
 
@@ -64,6 +72,20 @@ class Settings(BaseSettings):
     @property
     def resolved_report_dir(self) -> Path:
         return self.report_dir or self.db.parent / "reports"
+
+
+def default_memory_limit() -> str:
+    """A quarter of the memory this process may use (the machine's, or its cgroup's), in
+    [1GB, 16GB]: room for Python, polars and the detectors beside DuckDB."""
+    total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    try:
+        cgroup = Path("/sys/fs/cgroup/memory.max").read_text().strip()
+        if cgroup.isdigit():
+            total = min(total, int(cgroup))
+    except OSError:
+        pass
+    mib = min(max(total // 4 // 2**20, 1024), 16 * 1024)
+    return f"{mib}MiB"
 
 
 def apply_privacy_defaults(settings: Settings | None = None) -> None:

@@ -15,6 +15,7 @@ import polars as pl
 import typer
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from claimwatch.errors import ClaimwatchError, InputError, OutputPathError, output_path_error
 from claimwatch.settings import Settings, apply_privacy_defaults
@@ -26,8 +27,10 @@ app = typer.Typer(
 )
 queue_app = typer.Typer(no_args_is_help=True, help="Work the review queue.")
 app.add_typer(queue_app, name="queue")
-console = Console()
-err = Console(stderr=True)
+# data (member ids, reasons, file names) is printed as it is: no console markup is ever parsed
+# in it (a member id such as "[/]M51417016" is text, not a rich tag)
+console = Console(markup=False)
+err = Console(stderr=True, markup=False)
 
 DbOption = Annotated[
     Path | None, typer.Option("--db", help="DuckDB file (default: $CLAIMWATCH_DB or ./claimwatch.duckdb)")
@@ -345,8 +348,11 @@ def queue_show(
         return
     case = detail["case"]
     console.print(
-        f"[bold]{case['case_id']}[/bold] member {case['member_id']} — {case['status']}, "
-        f"rank {case['rank']}, score {case['score']:.1f}, at risk {float(case['amount_at_risk']):,.2f} €"
+        Text.assemble(
+            (str(case["case_id"]), "bold"),
+            f" member {case['member_id']} — {case['status']}, "
+            f"rank {case['rank']}, score {case['score']:.1f}, at risk {float(case['amount_at_risk']):,.2f} €",
+        )
     )
     if case.get("assigned_to"):
         console.print(f"assigned to {case['assigned_to']}")
@@ -355,15 +361,18 @@ def queue_show(
             f"decision {case['decision']} by {case['decided_by']} at {case['decided_at']}: "
             f"{case.get('note') or ''}"
         )
-    console.print("[bold]Reasons[/bold]")
+    console.print("Reasons", style="bold")
     for reason in (case["reasons"] or "").split(" | "):
         console.print(f"  • {reason}", highlight=False)
     if detail["member"]:
         m = detail["member"]
         console.print(
-            f"[bold]Member[/bold] {m['sex']}, born {m['birth_date']}, dept {m['department']}, "
-            f"contract {m['subscriber_id']} since {m['contract_start']}, bank {m['iban_country'] or '?'} "
-            f"{m['iban_bank_code'] or ''}; breaches: {m['breaches'] or 'none'}"
+            Text.assemble(
+                ("Member", "bold"),
+                f" {m['sex']}, born {m['birth_date']}, dept {m['department']}, "
+                f"contract {m['subscriber_id']} since {m['contract_start']}, bank {m['iban_country'] or '?'} "
+                f"{m['iban_bank_code'] or ''}; breaches: {m['breaches'] or 'none'}",
+            )
         )
     lines = Table(title="claim lines")
     for col in (

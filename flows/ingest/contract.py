@@ -60,7 +60,16 @@ CONTRACTS: dict[str, FileContract] = {
     "labels": FileContract("labels", required=("claim_id", "is_fraud"), optional=("scenario",)),
 }
 
-FORMATS = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet"}
+FORMATS = {".csv": "csv", ".csv.gz": "csv", ".parquet": "parquet", ".pq": "parquet"}
+
+
+def format_of(name: str) -> tuple[str | None, bool, str | None]:
+    """Return (format, gzip-compressed, stem) of a file name, or (None, False, None)."""
+    lowered = name.lower()
+    for suffix in sorted(FORMATS, key=len, reverse=True):
+        if lowered.endswith(suffix) and len(name) > len(suffix):
+            return FORMATS[suffix], suffix.endswith(".gz"), name[: -len(suffix)]
+    return None, False, None
 
 
 def kind_of(stem: str) -> str | None:

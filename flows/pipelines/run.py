@@ -19,6 +19,7 @@ from claimwatch.errors import PublishFailed
 from claimwatch.ingest.load import IngestSummary, Progress, ingest_batch
 from claimwatch.pipelines.context import calling, flow_settings
 from claimwatch.publish import artifacts as publish
+from claimwatch.publish.analytics import remove_stale_copies
 from claimwatch.scoring.score import (
     ScoreSteps,
     ScoreSummary,
@@ -30,9 +31,9 @@ from claimwatch.scoring.score import (
     write_scores,
 )
 from claimwatch.settings import Settings
-from claimwatch.store.db import Database, connect
+from claimwatch.store.db import Database, connect, resource_error
 from claimwatch.store.privacy import redact
-from claimwatch.store.runs import new_run_id, record_run
+from claimwatch.store.runs import new_run_id, pause_point, record_run
 
 FLOW_NAME = "claimwatch-run"
 
@@ -109,7 +110,8 @@ def run_pipeline(settings: Settings, inbox: Path, progress: Progress | None = No
     ``PublishFailed`` (the data stays committed)."""
     started = datetime.now(UTC)
     t0 = time.perf_counter()
-    db = connect(settings)
+    db = connect(settings)  # also marks runs a killed process left running as crashed
+    remove_stale_copies(settings)
     summary = RunSummary(run_id=new_run_id(), inbox=str(inbox), db=str(settings.db))
 
     def record(status: str) -> None:
@@ -126,10 +128,14 @@ def run_pipeline(settings: Settings, inbox: Path, progress: Progress | None = No
                 t2 = time.perf_counter()
                 summary.score = score_and_queue(db, settings, summary.run_id, PREFECT_STEPS)
                 summary.seconds["score"] = time.perf_counter() - t2
+                pause_point("score")
                 summary.checks = data_checks_task(db)
         except BaseException as exc:
-            summary.error = redact(f"{type(exc).__name__}: {exc}")
+            failure = resource_error(exc, settings)
+            summary.error = redact(f"{type(failure).__name__}: {failure}")
             record("failed")
+            if failure is not exc:
+                raise failure from None
             raise
         summary.queue = publish.queue_overview(db, summary.run_id)
         record("committed")
@@ -139,9 +145,15 @@ def run_pipeline(settings: Settings, inbox: Path, progress: Progress | None = No
         try:
             summary.published = publish.publish_task(settings, summary.run_id, summary.as_dict())
         except Exception as exc:
-            reason = redact(str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__)
+            failure = resource_error(exc, settings)
+            text = str(failure).strip()
+            reason = redact(text.splitlines()[0] if text else type(failure).__name__)
             summary.error = f"publish failed: {reason}"
-            record("publish_failed")
+            remove_stale_copies(settings)  # a partial copy must not keep the disk full
+            try:
+                record("publish_failed")
+            except Exception:  # noqa: BLE001 - the next open marks the run publish_failed anyway
+                pass
             raise PublishFailed(
                 f"run {summary.run_id} committed; publishing failed: {reason}; it is retried on the next run"
             ) from exc

@@ -16,6 +16,7 @@ import polars as pl
 
 from claimwatch.errors import DatabaseBusyError, InputError, NoDatabaseError
 from claimwatch.settings import Settings
+from claimwatch.store.runs import pause_point
 
 
 def run_query(settings: Settings, query: str, *, live: bool = False) -> pl.DataFrame:
@@ -47,13 +48,42 @@ def run_query(settings: Settings, query: str, *, live: bool = False) -> pl.DataF
         con.close()
 
 
+def _partial_name(target: Path) -> Path:
+    return target.with_name(f".{target.name}.partial-{os.getpid()}")
+
+
+def remove_stale_copies(settings: Settings) -> list[Path]:
+    """Remove partial copies a killed or failed publishing left beside the analytics copy."""
+    target = settings.resolved_analytics_db
+    stale = sorted(target.parent.glob(f".{target.name}.partial-*")) if target.parent.is_dir() else []
+    for path in stale:
+        path.unlink(missing_ok=True)
+    return stale
+
+
 def publish_analytics_copy(settings: Settings) -> Path:
     """Copy the committed database to the analysts' read-only file, atomically.
 
-    Readers of the previous copy keep their open file; new readers get the new one."""
+    The copy is written under a temporary name in the same folder, flushed to disk and renamed
+    over the previous copy: readers never see a partial file (readers of the previous copy
+    keep their open file). On any failure (a full disk) the partial file is removed at once."""
     target = settings.resolved_analytics_db
-    tmp = target.with_name(target.name + ".tmp")
-    shutil.copyfile(settings.db, tmp)
-    os.chmod(tmp, 0o640)
-    os.replace(tmp, target)
+    tmp = _partial_name(target)
+    try:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o640)
+        with os.fdopen(fd, "wb") as out, open(settings.db, "rb") as src:
+            shutil.copyfileobj(src, out, 1 << 24)
+            pause_point("publish")
+            out.flush()
+            os.fsync(out.fileno())
+        os.chmod(tmp, 0o640)  # owner and the analysts' group, whatever the umask
+        os.replace(tmp, target)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    dir_fd = os.open(target.parent, os.O_RDONLY)
+    try:
+        os.fsync(dir_fd)  # the rename itself survives a crash
+    finally:
+        os.close(dir_fd)
     return target

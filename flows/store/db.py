@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import re
+import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -13,9 +15,69 @@ from typing import Any
 
 import duckdb
 
-from claimwatch.errors import DatabaseBusyError, DatabaseExistsError, NoDatabaseError, PseudonymKeyError
+from claimwatch.errors import (
+    ClaimwatchError,
+    DatabaseBusyError,
+    DatabaseExistsError,
+    NoDatabaseError,
+    PseudonymKeyError,
+)
 from claimwatch.settings import Settings
 from claimwatch.store.privacy import PseudonymKey, load_key
+
+
+class ResourceExhaustedError(ClaimwatchError):
+    """Memory or disk ran out; the message names what to change (subclass of the expected
+    errors: the CLI prints it on one line)."""
+
+
+def resource_error(exc: BaseException, settings: Settings) -> BaseException:
+    """Translate DuckDB's out-of-memory and disk-full failures into a message naming the fix."""
+    text = str(exc)
+    lowered = text.lower()
+    errno_full = isinstance(exc, OSError) and exc.errno == 28
+    disk = ("no space left", "disk is full", "disk full", "max_temp_directory_size", "available disk space")
+    if errno_full or any(word in lowered for word in disk):
+        return ResourceExhaustedError(
+            f"disk full beside {settings.db} (database, its spill folder "
+            f"{private_temp_dir(settings.db).name}/ or the analytics copy): free disk space and run again; "
+            "the database is as it was before the run"
+        )
+    if isinstance(exc, duckdb.OutOfMemoryException) or "out of memory" in lowered:
+        return ResourceExhaustedError(
+            f"DuckDB ran out of memory at memory_limit={settings.resolved_memory_limit}: set "
+            "CLAIMWATCH_MEMORY_LIMIT higher (e.g. 8GB) or CLAIMWATCH_THREADS lower; "
+            "the database is as it was before the run"
+        )
+    return exc
+
+
+def restrict_umask() -> None:
+    """Make every file this process creates private to its owner (health data: 0600 / 0700)."""
+    current = os.umask(0o077)
+    os.umask(current | 0o077)
+
+
+def private_temp_dir(path: Path) -> Path:
+    """DuckDB's spill directory for a database: beside it, mode 0700, emptied at open and close."""
+    return path.with_name(path.name + ".tmp")
+
+
+def _empty_dir(folder: Path) -> None:
+    """Remove everything inside ``folder`` (spill files a killed process left behind)."""
+    if not folder.is_dir():
+        return
+    for child in folder.iterdir():
+        if child.is_dir() and not child.is_symlink():
+            shutil.rmtree(child, ignore_errors=True)
+        else:
+            child.unlink(missing_ok=True)
+
+
+def _private_dir(folder: Path) -> Path:
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    os.chmod(folder, 0o700)
+    return folder
 
 
 @cache
@@ -63,6 +125,8 @@ class Database:
     con: duckdb.DuckDBPyConnection
     path: Path
     key: PseudonymKey | None
+    config: dict[str, Any] | None = None  # the DuckDB settings it was opened with
+    temp_dir: Path | None = None  # its private spill directory (emptied at close)
 
     @property
     def pads(self) -> dict[str, bytes]:
@@ -77,8 +141,18 @@ class Database:
             names = set(re.findall(r"\$(\w+)", statement))
             self.con.execute(statement, {k: v for k, v in params.items() if k in names})
 
+    def reader_config(self) -> dict[str, Any]:
+        """Settings for a private in-memory connection of this process (same limits, same
+        private spill directory, in a subfolder)."""
+        config = dict(self.config or {})
+        if self.temp_dir is not None:
+            config["temp_directory"] = str(_private_dir(self.temp_dir / f"reader-{os.getpid()}"))
+        return config
+
     def close(self) -> None:
         self.con.close()
+        if self.temp_dir is not None:  # nothing spilled outlives the connection
+            shutil.rmtree(self.temp_dir, ignore_errors=True)
 
     @contextmanager
     def transaction(self) -> Iterator[None]:
@@ -92,12 +166,25 @@ class Database:
         self.con.execute("commit")
 
 
-def _open(path: Path, *, read_only: bool, settings: Settings) -> duckdb.DuckDBPyConnection:
-    config: dict[str, Any] = {"memory_limit": settings.memory_limit}
+def duckdb_config(settings: Settings, temp_dir: Path) -> dict[str, Any]:
+    """DuckDB settings of every claimwatch connection: bounded memory, private spill folder."""
+    config: dict[str, Any] = {
+        "memory_limit": settings.resolved_memory_limit,
+        "temp_directory": str(temp_dir),
+    }
     if settings.threads:
         config["threads"] = settings.threads
+    return config
+
+
+def _open(path: Path, *, read_only: bool, settings: Settings) -> tuple[duckdb.DuckDBPyConnection, dict, Path]:
+    restrict_umask()
+    base = private_temp_dir(path)
+    # a reader gets its own folder (readers run side by side); the writer owns the whole base
+    temp_dir = base / f"ro-{os.getpid()}" if read_only else base
+    config = duckdb_config(settings, temp_dir)
     try:
-        return duckdb.connect(str(path), read_only=read_only, config=config)
+        con = duckdb.connect(str(path), read_only=read_only, config=config)
     except duckdb.IOException as exc:
         if "lock" in str(exc).lower():
             raise DatabaseBusyError(
@@ -107,6 +194,20 @@ def _open(path: Path, *, read_only: bool, settings: Settings) -> duckdb.DuckDBPy
         raise NoDatabaseError(f"cannot open {path} as a claimwatch database: {_first_line(exc)}") from None
     except duckdb.Error as exc:  # not a DuckDB file, or one of an unknown version
         raise NoDatabaseError(f"{path} is not a claimwatch database: {_first_line(exc)}") from None
+    if read_only:
+        config["access_mode"] = "READ_ONLY"
+        try:
+            _private_dir(temp_dir)
+        except OSError:  # a read-only copy in a folder this user cannot write: no spill folder
+            pass
+    else:
+        # the lock is ours: whatever a killed process spilled is removed before any work
+        _private_dir(base)
+        _empty_dir(base)
+        for name in (path, path.with_name(path.name + ".wal")):
+            if name.exists():
+                os.chmod(name, 0o600)
+    return con, config, temp_dir
 
 
 def _first_line(exc: BaseException) -> str:
@@ -196,10 +297,11 @@ def connect(
             )
         path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     if read_only:
-        return Database(_open(path, read_only=True, settings=settings), path, None)
+        con, config, temp_dir = _open(path, read_only=True, settings=settings)
+        return Database(con, path, None, config, temp_dir)
     # the key is checked before anything is written: a refused command leaves no file behind
     key = load_key(settings, create=create and not path.exists()) if with_key else None
-    con = _open(path, read_only=False, settings=settings)
+    con, config, temp_dir = _open(path, read_only=False, settings=settings)
     try:
         con.execute("set TimeZone = 'UTC'")
         migrate(con)
@@ -207,10 +309,14 @@ def connect(
             _guard_key(con, key, path)
         apply_views(con)
         _iban_formats(con)
+        # the write lock is ours, so a run still marked running or committed was killed
+        for statement in split_statements(sql_text("load/recover_crashed_runs.sql")):
+            con.execute(statement)
     except BaseException:
         con.close()
+        _empty_dir(temp_dir)
         raise
-    return Database(con, path, key)
+    return Database(con, path, key, config, temp_dir)
 
 
 def init_database(settings: Settings) -> str:

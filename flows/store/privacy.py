@@ -81,11 +81,20 @@ def load_key(settings: Settings, *, create: bool = False) -> PseudonymKey:
     return PseudonymKey(secret)
 
 
+# The same shapes as the SQL redaction (sql/staging/identifier_macros.sql, cw_looks_like_identifier);
+# tests/flows/test_privacy.py runs both on one list of identifier forms.
+_SEP = r"[ .\-]?"
 _IDENTIFIER_PATTERNS = (
-    re.compile(r"[^\s@'\"]+@[^\s@'\"]+"),  # e-mail
-    re.compile(r"\b[A-Z]{2}\d{2}(?:\s?[A-Z0-9]{4}){2,7}(?:\s?[A-Z0-9]{1,4})?\b"),  # IBAN
-    re.compile(r"\b[12]\s?\d{2}\s?\d{2}\s?(?:2A|2B|\d{2})\s?\d{3}\s?\d{3}(?:\s?\d{2})?\b"),  # NIR
-    re.compile(r"(?:\+|00)\d[\d\s.()-]{7,}\d|\b0[1-9](?:[\s.-]?\d{2}){4}\b"),  # phone
+    re.compile(r"[^\s@'\"]+@[^\s@'\"]+"),  # e-mail, anywhere
+    re.compile(rf"\b[A-Za-z]{{2}}[0-9]{{2}}(?:{_SEP}[A-Za-z0-9]){{10,30}}\b"),  # IBAN, spaced or dashed
+    re.compile(  # NIR: 13 characters + key, spaced, dotted or dashed
+        rf"(?<![0-9])[1278](?:{_SEP}[0-9]){{4}}{_SEP}(?:2[AaBb]|[0-9]{_SEP}[0-9])(?:{_SEP}[0-9]){{6}}"
+        rf"(?:(?:{_SEP}[0-9]){{2}})?(?![0-9])"
+    ),
+    re.compile(  # phone: +33 / 0033 / national 0, and 33 without the plus
+        r"(?<![0-9+])(?:(?:\+|00)[ .\-]?[1-9](?:[ .\-()]*[0-9]){7,14}"
+        rf"|0[1-9](?:{_SEP}[0-9]){{8}}|33{_SEP}[1-9](?:{_SEP}[0-9]){{8}})(?![0-9])"
+    ),
 )
 
 

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import json
+import os
 import secrets
+import time
 from datetime import UTC, datetime
+from pathlib import Path
 
 from claimwatch.store.db import Database
 
@@ -37,3 +40,14 @@ def record_run(
             json.dumps(summary, default=str) if summary is not None else None,
         ],
     )
+
+
+def pause_point(stage: str) -> None:
+    """Test-only: stop here when CLAIMWATCH_TEST_PAUSE_AT names this stage (fault tests kill
+    the process at that moment); a no-op otherwise."""
+    if os.environ.get("CLAIMWATCH_TEST_PAUSE_AT") != stage:
+        return
+    marker = os.environ.get("CLAIMWATCH_TEST_PAUSE_FILE")
+    if marker:
+        Path(marker).write_text(f"{os.getpid()} {stage}\n")
+    time.sleep(float(os.environ.get("CLAIMWATCH_TEST_PAUSE_SECONDS", "120")))

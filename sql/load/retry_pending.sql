@@ -5,6 +5,14 @@ select p.* from pending_claims as p where p.member_id in (select member_id from 
 create or replace temp table released_events as
 select p.* from pending_account_events as p where p.member_id in (select member_id from members);
 
+-- a released line that moves its claim to another member leaves the former member's cases
+delete from case_claims
+where claim_id in (
+    select r.claim_id from released_claims as r
+    join claims as c on c.claim_id = r.claim_id
+    where c.member_id <> r.member_id
+);
+
 delete from claims where claim_id in (select claim_id from released_claims);
 
 insert into claims by name select * exclude (quarantine_id) from released_claims;

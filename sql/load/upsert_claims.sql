@@ -26,6 +26,16 @@ where n.member_unknown;
 -- a newer version of a line supersedes the older one wherever it waits
 delete from pending_claims where claim_id in (select claim_id from new_claims where not member_unknown);
 
+-- a claim moved to another member (a repeated claim_id with another member_id, an update the
+-- contract allows) leaves the cases of its former member; scoring attaches it where it belongs
+delete from case_claims
+where claim_id in (
+    select n.claim_id
+    from new_claims as n
+    join claims as c on c.claim_id = n.claim_id
+    where not n.member_unknown and c.member_id <> n.member_id
+);
+
 delete from claims where claim_id in (select claim_id from new_claims where not member_unknown);
 
 insert into claims by name

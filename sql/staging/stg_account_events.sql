@@ -1,12 +1,9 @@
 -- Type, normalise and check an account_events file against the data contract.
 -- Grain: one row per input line of `raw_input` (all text; `_line` = line in the file).
--- The new IBAN / e-mail / phone comes out hashed; a new postcode stays in clear.
+-- The new IBAN / e-mail / phone arrives hashed (sql/staging/read_account_events.sql); a new
+-- postcode stays in clear.
 with source as (
     select * from raw_input
-),
-
-ids as (
-    select * from batch_identifiers
 ),
 
 cleaned as (
@@ -15,46 +12,51 @@ cleaned as (
         nullif(trim(s.event_id), '') as event_id,
         nullif(trim(s.member_id), '') as member_id,
         nullif(trim(s.event_time), '') as event_time_text,
-        try_cast(trim(s.event_time) as timestamptz) as event_time,
+        cw_iso_timestamp(trim(s.event_time)) as event_time,
         lower(nullif(trim(s.event_type), '')) as event_type,
         nullif(trim(s.new_value), '') as new_value,
         lower(nullif(trim(s.channel), '')) as channel,
-        upper(nullif(trim(s.ip_country), '')) as ip_country
+        upper(nullif(trim(s.ip_country), '')) as ip_country,
+        s.new_value_hash,
+        coalesce(s.new_value_invalid, case
+            when s.new_value_type <> 'iban' or s.new_value_hash is null then null
+            when f.iban_length is null then 'IBAN country is not known'
+            when s.new_iban_length <> f.iban_length then 'IBAN length does not match its country'
+        end) as new_value_invalid,
+        s.new_iban_country,
+        substr(s.new_iban_bban_head, 1, coalesce(b.bank_code_length, 4)) as new_iban_bank_code,
+        s.new_email_domain
     from source as s
+    left join iban_formats as f on f.country = s.new_iban_country
+    left join iban_bank_codes as b on b.country = s.new_iban_country
 ),
 
 joined as (
     select
         c.*,
-        i.identifier_hash as new_value_hash,
-        i.invalid_reason as new_value_invalid,
-        i.iban_country as new_iban_country,
-        i.iban_bank_code as new_iban_bank_code,
-        i.email_domain as new_email_domain,
         case
-            when c.event_type = 'address_change' and regexp_full_match(trim(c.new_value), '[0-9]{4}')
-                then '0' || trim(c.new_value)
-            when c.event_type = 'address_change' then trim(c.new_value)
+            when c.event_type = 'address_change' and regexp_full_match(c.new_value, '[0-9]{4}')
+                then '0' || c.new_value
+            when c.event_type = 'address_change' then c.new_value
         end as new_postcode
     from cleaned as c
-    left join ids as i
-        on i.raw_value = c.new_value
-        and i.identifier_type = case c.event_type
-            when 'iban_change' then 'iban'
-            when 'email_change' then 'email'
-            when 'phone_change' then 'phone'
-        end
 ),
 
 checked as (
     select
         *,
         list_filter([
-            case when event_id is null then {'column': 'event_id', 'reason': 'missing'} end,
+            case when event_id is null then {'column': 'event_id', 'reason': 'missing'}
+                when event_id = '[redacted]' then {'column': 'event_id', 'reason': 'looks like a direct identifier (not stored)'}
+                when cw_has_nul(event_id) then {'column': 'event_id', 'reason': 'contains a NUL byte'} end,
             case when member_id is null then {'column': 'member_id', 'reason': 'missing'}
+                when member_id = '[redacted]' then {'column': 'member_id', 'reason': 'looks like a direct identifier (not stored)'}
+                when cw_has_nul(member_id) then {'column': 'member_id', 'reason': 'contains a NUL byte'}
                 when length(member_id) > 32 then {'column': 'member_id', 'reason': 'longer than 32 characters'} end,
             case when event_time_text is null then {'column': 'event_time', 'reason': 'missing'}
-                when event_time is null then {'column': 'event_time', 'reason': 'not an ISO 8601 timestamp'} end,
+                when event_time is null then {'column': 'event_time', 'reason': 'not an ISO 8601 timestamp'}
+                when event_time > current_timestamp + interval 1 day
+                    then {'column': 'event_time', 'reason': 'in the future (after the run date)'} end,
             case when event_type is null then {'column': 'event_type', 'reason': 'missing'}
                 when event_type not in ('iban_change', 'email_change', 'phone_change', 'address_change',
                                         'password_reset', 'login_new_device')
@@ -88,15 +90,15 @@ final as (
         ip_country,
         errors,
         case when len(errors) > 0 then to_json({
-            'event_id': redact_stray(event_id),
-            'member_id': redact_stray(member_id),
-            'event_time': redact_stray(event_time_text),
-            'event_type': redact_stray(event_type),
+            'event_id': cw_redact(event_id),
+            'member_id': cw_redact(member_id),
+            'event_time': cw_redact(event_time_text),
+            'event_type': cw_redact(event_type),
             'new_value': case
                 when new_value_hash is not null then 'hmac:' || new_value_hash
-                else redact_stray(new_value) end,
-            'channel': redact_stray(channel),
-            'ip_country': redact_stray(ip_country)
+                else cw_redact(new_value) end,
+            'channel': cw_redact(channel),
+            'ip_country': cw_redact(ip_country)
         })::varchar end as raw_json
     from checked
 )

@@ -19,7 +19,8 @@ checked as (
         case when is_fraud_text in ('1', 'true', 'yes') then true
             when is_fraud_text in ('0', 'false', 'no') then false end as is_fraud,
         list_filter([
-            case when claim_id is null then {'column': 'claim_id', 'reason': 'missing'} end,
+            case when claim_id is null then {'column': 'claim_id', 'reason': 'missing'}
+                when claim_id = '[redacted]' then {'column': 'claim_id', 'reason': 'looks like a direct identifier (not stored)'} end,
             case when is_fraud_text is null then {'column': 'is_fraud', 'reason': 'missing'}
                 when is_fraud_text not in ('1', '0', 'true', 'false', 'yes', 'no')
                     then {'column': 'is_fraud', 'reason': 'not 0 or 1'} end
@@ -35,9 +36,9 @@ final as (
         scenario,
         errors,
         case when len(errors) > 0 then to_json({
-            'claim_id': redact_stray(claim_id),
-            'is_fraud': redact_stray(is_fraud_text),
-            'scenario': redact_stray(scenario)
+            'claim_id': cw_redact(claim_id),
+            'is_fraud': cw_redact(is_fraud_text),
+            'scenario': cw_redact(scenario)
         })::varchar end as raw_json
     from checked
 )

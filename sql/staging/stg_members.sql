@@ -1,13 +1,9 @@
 -- Type, normalise and check a members file against the data contract.
 -- Grain: one row per input line of `raw_input` (all text; `_line` = line in the file).
--- Identifiers come out hashed (joined from `batch_identifiers`); names are never read.
+-- Identifiers arrive hashed (sql/staging/read_members.sql); names are never read.
 -- `errors` lists every broken rule as {column, reason}; an empty list means loadable.
 with source as (
     select * from raw_input
-),
-
-ids as (
-    select * from batch_identifiers
 ),
 
 cleaned as (
@@ -16,7 +12,7 @@ cleaned as (
         nullif(trim(s.member_id), '') as member_id,
         nullif(trim(s.subscriber_id), '') as subscriber_id,
         nullif(trim(s.birth_date), '') as birth_date_text,
-        try_cast(trim(s.birth_date) as date) as birth_date,
+        cw_iso_date(trim(s.birth_date)) as birth_date,
         upper(nullif(trim(s.sex), '')) as sex,
         -- a spreadsheet drops the leading zero of 01000..09999
         case
@@ -24,31 +20,19 @@ cleaned as (
             else nullif(trim(s.postcode), '')
         end as postcode,
         nullif(trim(s.contract_start), '') as contract_start_text,
-        try_cast(trim(s.contract_start) as date) as contract_start,
-        s.nir, s.email, s.phone, s.iban
+        cw_iso_date(trim(s.contract_start)) as contract_start,
+        s.nir_hash, s.nir_invalid, s.nir_sex, s.nir_birth_yy, s.nir_birth_month,
+        s.email_hash, s.email_domain, s.phone_hash,
+        s.iban_hash, s.iban_country, s.iban_bban_head,
+        coalesce(s.iban_invalid, case
+            when s.iban_hash is null then null
+            when f.iban_length is null then 'IBAN country is not known'
+            when s.iban_length <> f.iban_length then 'IBAN length does not match its country'
+        end) as iban_invalid,
+        substr(s.iban_bban_head, 1, coalesce(b.bank_code_length, 4)) as iban_bank_code
     from source as s
-),
-
-joined as (
-    select
-        c.*,
-        nir.identifier_hash as nir_hash,
-        nir.invalid_reason as nir_invalid,
-        nir.nir_sex,
-        nir.nir_birth_yy,
-        nir.nir_birth_month,
-        em.identifier_hash as email_hash,
-        em.email_domain,
-        ph.identifier_hash as phone_hash,
-        ib.identifier_hash as iban_hash,
-        ib.invalid_reason as iban_invalid,
-        ib.iban_country,
-        ib.iban_bank_code
-    from cleaned as c
-    left join ids as nir on nir.identifier_type = 'nir' and nir.raw_value = c.nir
-    left join ids as em on em.identifier_type = 'email' and em.raw_value = c.email
-    left join ids as ph on ph.identifier_type = 'phone' and ph.raw_value = c.phone
-    left join ids as ib on ib.identifier_type = 'iban' and ib.raw_value = c.iban
+    left join iban_formats as f on f.country = s.iban_country
+    left join iban_bank_codes as b on b.country = s.iban_country
 ),
 
 checked as (
@@ -56,8 +40,12 @@ checked as (
         *,
         list_filter([
             case when member_id is null then {'column': 'member_id', 'reason': 'missing'}
+                when member_id = '[redacted]' then {'column': 'member_id', 'reason': 'looks like a direct identifier (not stored)'}
+                when cw_has_nul(member_id) then {'column': 'member_id', 'reason': 'contains a NUL byte'}
                 when length(member_id) > 32 then {'column': 'member_id', 'reason': 'longer than 32 characters'} end,
             case when subscriber_id is null then {'column': 'subscriber_id', 'reason': 'missing'}
+                when subscriber_id = '[redacted]' then {'column': 'subscriber_id', 'reason': 'looks like a direct identifier (not stored)'}
+                when cw_has_nul(subscriber_id) then {'column': 'subscriber_id', 'reason': 'contains a NUL byte'}
                 when length(subscriber_id) > 32 then {'column': 'subscriber_id', 'reason': 'longer than 32 characters'} end,
             case when birth_date_text is null then {'column': 'birth_date', 'reason': 'missing'}
                 when birth_date is null then {'column': 'birth_date', 'reason': 'not an ISO date (YYYY-MM-DD)'}
@@ -67,11 +55,12 @@ checked as (
             case when postcode is null then {'column': 'postcode', 'reason': 'missing'}
                 when not regexp_full_match(postcode, '[0-9]{5}') then {'column': 'postcode', 'reason': 'not a 5-digit postcode'} end,
             case when contract_start_text is null then {'column': 'contract_start', 'reason': 'missing'}
-                when contract_start is null then {'column': 'contract_start', 'reason': 'not an ISO date (YYYY-MM-DD)'} end,
+                when contract_start is null then {'column': 'contract_start', 'reason': 'not an ISO date (YYYY-MM-DD)'}
+                when contract_start > current_date + interval 2 year then {'column': 'contract_start', 'reason': 'more than 2 years in the future'} end,
             case when nir_invalid is not null then {'column': 'nir', 'reason': nir_invalid} end,
             case when iban_invalid is not null then {'column': 'iban', 'reason': iban_invalid} end
         ], lambda e: e is not null) as errors
-    from joined
+    from cleaned
 ),
 
 final as (
@@ -104,12 +93,12 @@ final as (
         iban_bank_code,
         errors,
         case when len(errors) > 0 then to_json({
-            'member_id': redact_stray(member_id),
-            'subscriber_id': redact_stray(subscriber_id),
-            'birth_date': redact_stray(birth_date_text),
-            'sex': redact_stray(sex),
-            'postcode': redact_stray(postcode),
-            'contract_start': redact_stray(contract_start_text),
+            'member_id': cw_redact(member_id),
+            'subscriber_id': cw_redact(subscriber_id),
+            'birth_date': cw_redact(birth_date_text),
+            'sex': cw_redact(sex),
+            'postcode': cw_redact(postcode),
+            'contract_start': cw_redact(contract_start_text),
             'nir': 'hmac:' || nir_hash,
             'email': 'hmac:' || email_hash,
             'phone': 'hmac:' || phone_hash,

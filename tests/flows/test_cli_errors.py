@@ -112,13 +112,23 @@ def test_unwritable_outputs_are_one_line(settings, tmp_path):
     assert_fails(run_cli("sql", "select * from no_such_table", "--live", *db), "query failed")
 
 
-def test_serve_without_a_reachable_server_is_one_line(settings, monkeypatch):
+def test_serve_without_a_reachable_server_is_one_line(settings, tmp_path):
+    # a process of its own: the test session's Prefect harness must not answer for the server
     init_database(settings)
-    monkeypatch.delenv("PREFECT_API_URL", raising=False)
-    assert_fails(run_cli("serve", "--db", str(settings.db)), "prefect server start")
-    # port 9 (discard) on loopback: nothing answers
-    monkeypatch.setenv("PREFECT_API_URL", "http://127.0.0.1:9/api")
-    assert_fails(run_cli("serve", "--db", str(settings.db)), "does not answer")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("CLAIMWATCH_", "PREFECT_API"))}
+    env |= {"CLAIMWATCH_KEY": TEST_KEY, "PREFECT_HOME": str(tmp_path / "prefect-home")}
+    serve = [sys.executable, "-m", "claimwatch.cli.main", "serve", "--db", str(settings.db)]
+    for api_url, fragment in ((None, "prefect server start"), ("http://127.0.0.1:9/api", "does not answer")):
+        proc = subprocess.run(
+            serve,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            env=env if api_url is None else env | {"PREFECT_API_URL": api_url},
+        )
+        assert proc.returncode == 1, proc.stdout + proc.stderr
+        lines = proc.stderr.strip().splitlines()
+        assert len(lines) == 1 and lines[0].startswith("error: ") and fragment in lines[0], proc.stderr
 
 
 @pytest.mark.slow

@@ -276,10 +276,10 @@ def test_failed_batch_leaves_the_database_as_it_was(settings, monkeypatch):
 
     real = ingest_module.load_one_file
 
-    def fail_on_labels(db, f, run_id, progress=None):
+    def fail_on_labels(db, f, run_id, progress=None, **kw):
         if f.kind == "labels":
             raise OSError("disk full")
-        return real(db, f, run_id, progress)
+        return real(db, f, run_id, progress, **kw)
 
     monkeypatch.setattr(ingest_module, "load_one_file", fail_on_labels)
     with pytest.raises(OSError):
