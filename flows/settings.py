@@ -35,6 +35,11 @@ class Settings(BaseSettings):
         default=None, description="read-only copy for analysts (default: <db stem>.analytics.duckdb)"
     )
     report_dir: Path | None = Field(default=None, description="run reports (default: beside the db)")
+    review_db: str | None = Field(
+        default=None,
+        description="review store, a SQLAlchemy URL (default: SQLite <db stem>.review.sqlite beside the db;"
+        " postgresql+psycopg://user@host/db for a team)",
+    )
     memory_limit: str = Field(default="1GB", description="DuckDB memory limit (it spills beyond)")
     threads: int | None = Field(default=None, description="DuckDB threads (default: all cores)")
     score_sample_size: int = Field(default=200_000, description="members sampled to fit the PyOD detectors")
@@ -57,6 +62,10 @@ class Settings(BaseSettings):
     @property
     def resolved_analytics_db(self) -> Path:
         return self.analytics_db or self.db.with_name(self.db.stem + ".analytics.duckdb")
+
+    @property
+    def resolved_review_sqlite(self) -> Path:
+        return self.db.with_name(self.db.stem + ".review.sqlite")
 
     @property
     def resolved_report_dir(self) -> Path:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import getpass
 import json
 import os
-import shutil
 import sys
 from importlib.resources import files
 from pathlib import Path
@@ -58,7 +57,7 @@ def _actor(name: str | None) -> str:
 
 
 def _known_errors() -> tuple[type[BaseException], ...]:
-    from claimwatch.review.queue import ReviewError
+    from claimwatch.review.store import ReviewError
     from claimwatch.scoring.scaleout import ScaleOutError
     from claimwatch.store.db import DatabaseBusyError
     from claimwatch.store.privacy import PseudonymKeyError
@@ -265,77 +264,135 @@ def demo(db: DbOption = None, inbox: InboxOption = None) -> None:
 
 
 # --------------------------------------------------------------------------- queue
+# Reviewers' commands use only the review store (and the published analytics copy for a case's
+# lines and events): they never open the live DuckDB file, so a run never blocks them.
 
 
-def _with_db(settings: Settings, fn, *, read_only: bool = False):
-    from claimwatch.store.db import connect
+def _with_store(settings: Settings, fn):
+    from claimwatch.review.store import open_store
 
     try:
-        database = connect(settings, read_only=read_only, with_key=False)
+        store = open_store(settings)
         try:
-            return fn(database)
+            return fn(store)
         finally:
-            database.close()
+            store.close()
     except _known_errors() as exc:
         _fail(str(exc))
 
 
+def _wide(columns: int) -> bool:
+    """True when the terminal has room for ``columns`` characters."""
+    return console.width >= columns
+
+
+StatusOption = Annotated[
+    str | None,
+    typer.Option(
+        "--status",
+        help="new, in_review, needs_info, closed_fraud, closed_legitimate, open (default), closed, all",
+    ),
+]
+ReasonOption = Annotated[str | None, typer.Option("--reason", help="cases with this reason code")]
+SchemeOption = Annotated[str | None, typer.Option("--scheme", help="cases of this scheme")]
+AssigneeOption = Annotated[
+    str | None, typer.Option("--assignee", help="cases assigned to NAME ('-' for unassigned)")
+]
+MinAmountOption = Annotated[float | None, typer.Option("--min-amount", help="amount at risk at least (EUR)")]
+ByOption = Annotated[str | None, typer.Option("--by", help="who acts (default: $CLAIMWATCH_USER or login)")]
+
+
+def _assignee(value: str | None) -> str | None:
+    from claimwatch.review.queue import UNASSIGNED
+
+    return UNASSIGNED if value == "-" else value
+
+
+def _money(value) -> str:
+    return f"{float(value or 0):,.0f} €".replace(",", "\u202f")
+
+
 @queue_app.command("list")
 def queue_list(
-    status: Annotated[
-        str | None,
-        typer.Option(
-            "--status",
-            help="new, in_review, needs_info, closed_fraud, closed_legitimate, open (default), closed, all",
-        ),
-    ] = None,
+    status: StatusOption = None,
+    reason: ReasonOption = None,
+    scheme: SchemeOption = None,
+    assignee: AssigneeOption = None,
+    min_amount: MinAmountOption = None,
+    sort: Annotated[
+        str, typer.Option("--sort", help="rank, score, amount_at_risk, opened_at… ('-' reverses)")
+    ] = "rank",
     top: Annotated[int | None, typer.Option("--top", min=1)] = None,
+    offset: Annotated[int, typer.Option("--offset", min=0)] = 0,
     db: DbOption = None,
 ) -> None:
     """List cases, most suspicious first."""
+    from rich import box
+
     from claimwatch.review.queue import list_cases
 
-    frame = _with_db(_settings(db), lambda d: list_cases(d, status, top), read_only=True)
-    table = Table()
-    for col in ("rank", "case", "member", "score", "at risk", "status", "assigned", "reasons"):
-        table.add_column(col, overflow="fold")
-    for r in frame.iter_rows(named=True):
-        table.add_row(
-            str(r["rank"] or ""),
-            r["case_id"],
-            r["member_id"],
-            f"{r['score']:.1f}",
-            f"{float(r['amount_at_risk']):,.0f} €",
-            r["status"],
-            r["assigned_to"] or "",
-            (r["reason_codes"] or "").replace(";", ", "),
-        )
-    console.print(table)
-    console.print(f"{frame.height} case(s)")
-
-
-@queue_app.command("show")
-def queue_show(
-    case_id: str, db: DbOption = None, json_out: Annotated[bool, typer.Option("--json")] = False
-) -> None:
-    """Show one case: reasons, claim lines, account events, audit trail."""
-    from claimwatch.review.queue import show_case
-
-    detail = _with_db(_settings(db), lambda d: show_case(d, case_id), read_only=True)
-    if json_out:
-        console.print_json(json.dumps(detail, default=str))
-        return
-    case = detail["case"]
-    console.print(
-        f"[bold]{case['case_id']}[/bold] member {case['member_id']} — {case['status']}, "
-        f"rank {case['rank']}, score {case['score']:.1f}, at risk {float(case['amount_at_risk']):,.2f} €"
+    page = _with_store(
+        _settings(db),
+        lambda s: list_cases(
+            s,
+            status=status,
+            reason=reason,
+            scheme=scheme,
+            assignee=_assignee(assignee),
+            min_amount=min_amount,
+            sort=sort,
+            offset=offset,
+            limit=top,
+        ),
     )
+    # fewer columns on a narrow terminal; reasons take the rest of the line, cut with an ellipsis
+    show_member, show_assigned = _wide(100), _wide(120)
+    table = Table(box=box.SIMPLE_HEAD, pad_edge=False, expand=_wide(100))
+    table.add_column("rank", justify="right", no_wrap=True)
+    table.add_column("case", no_wrap=True)
+    if show_member:
+        table.add_column("member", no_wrap=True)
+    table.add_column("score", justify="right", no_wrap=True)
+    table.add_column("at risk", justify="right", no_wrap=True)
+    table.add_column("status", no_wrap=True)
+    if show_assigned:
+        table.add_column("assigned", no_wrap=True, overflow="ellipsis", max_width=14)
+        table.add_column("scheme", no_wrap=True, overflow="ellipsis", max_width=14)
+    table.add_column("reasons", no_wrap=True, overflow="ellipsis", ratio=1, min_width=8)
+    for r in page.rows:
+        cells = [str(r["rank"] or ""), r["case_id"]]
+        if show_member:
+            cells.append(r["member_id"])
+        cells += [f"{r['score']:.1f}", _money(r["amount_at_risk"]), r["status"]]
+        if show_assigned:
+            cells += [r["assigned_to"] or "", r["scheme_id"] or ""]
+        cells.append((r["reason_codes"] or "").replace(";", ", "))
+        table.add_row(*cells)
+    console.print(table)
+    shown = len(page.rows)
+    more = f" (showing {offset + 1}-{offset + shown})" if shown < page.total and shown else ""
+    console.print(f"{page.total} case(s){more}", highlight=False)
+
+
+def _print_case(detail: dict) -> None:
+    from rich import box
+
+    case = detail["case"]
+    rank = f"rank {case['rank']}, " if case["rank"] else ""
+    console.print(
+        f"[bold]{case['case_id']}[/bold] member {case['member_id']} — {case['status']}, {rank}"
+        f"score {case['score']:.1f}, at risk {float(case['amount_at_risk']):,.2f} €",
+        highlight=False,
+    )
+    if case.get("scheme_id"):
+        others = ", ".join(c["case_id"] for c in detail["scheme_cases"]) or "no other case"
+        console.print(f"scheme {case['scheme_id']}: {others}", highlight=False)
     if case.get("assigned_to"):
-        console.print(f"assigned to {case['assigned_to']}")
+        console.print(f"assigned to {case['assigned_to']}", highlight=False)
     if case.get("decision"):
         console.print(
-            f"decision {case['decision']} by {case['decided_by']} at {case['decided_at']}: "
-            f"{case.get('note') or ''}"
+            f"decision {case['decision']} by {case['decided_by']} at {case['decided_at']:%Y-%m-%d %H:%M} UTC",
+            highlight=False,
         )
     console.print("[bold]Reasons[/bold]")
     for reason in (case["reasons"] or "").split(" | "):
@@ -345,101 +402,193 @@ def queue_show(
         console.print(
             f"[bold]Member[/bold] {m['sex']}, born {m['birth_date']}, dept {m['department']}, "
             f"contract {m['subscriber_id']} since {m['contract_start']}, bank {m['iban_country'] or '?'} "
-            f"{m['iban_bank_code'] or ''}; breaches: {m['breaches'] or 'none'}"
+            f"{m['iban_bank_code'] or ''}; breaches: {m['breaches'] or 'none'}",
+            highlight=False,
         )
-    lines = Table(title="claim lines")
-    for col in (
-        "claim",
-        "care",
-        "received",
-        "source",
-        "category",
-        "act",
-        "provider",
-        "claimed",
-        "payee",
-        "reasons",
-    ):
-        lines.add_column(col)
+    wide = _wide(120)
+    lines = Table(title="claim lines", box=box.SIMPLE_HEAD, pad_edge=False)
+    columns = ["claim", "care", *(["received", "source"] if wide else []), "category", "act", "provider"]
+    columns += ["claimed", *(["payee"] if wide else []), "reasons"]
+    for col in columns:
+        lines.add_column(
+            col,
+            justify="right" if col == "claimed" else "left",
+            no_wrap=col != "reasons",
+            overflow="fold",
+            ratio=1 if col == "reasons" else None,
+        )
     for r in detail["claims"]:
-        lines.add_row(
-            r["claim_id"],
-            str(r["care_date"]),
-            str(r["received_date"]),
-            r["source"],
-            r["care_category"],
-            r["act_code"],
-            r["provider_id"],
-            f"{float(r['claimed_amount']):,.2f}",
-            f"{r['payee']} {r['payee_iban_country'] or ''}",
-            r["reason_codes"] or "",
-        )
+        cells = [r["claim_id"], str(r["care_date"])]
+        if wide:
+            cells += [str(r["received_date"]), r["source"]]
+        cells += [r["care_category"], r["act_code"], r["provider_id"], f"{float(r['claimed_amount']):,.2f}"]
+        if wide:
+            cells.append(f"{r['payee']} {r['payee_iban_country'] or ''}".strip())
+        cells.append((r["reason_codes"] or "").replace(";", ", "))
+        lines.add_row(*cells)
     console.print(lines)
-    events = Table(title="account events")
-    for col in ("time", "event", "channel", "IP country", "new bank", "new e-mail domain", "new postcode"):
-        events.add_column(col)
+    events = Table(title="account events", box=box.SIMPLE_HEAD, pad_edge=False)
+    ecols = [
+        "time",
+        "event",
+        "channel",
+        "IP",
+        "new bank",
+        *(["new e-mail domain", "new postcode"] if wide else []),
+    ]
+    for col in ecols:
+        events.add_column(col, overflow="fold")
     for e in detail["account_events"]:
-        events.add_row(
-            str(e["event_time"]),
+        cells = [
+            f"{e['event_time']:%Y-%m-%d %H:%M}",
             e["event_type"],
             e["channel"],
             e["ip_country"] or "",
             f"{e['new_iban_country'] or ''} {e['new_iban_bank_code'] or ''}".strip(),
-            e["new_email_domain"] or "",
-            e["new_postcode"] or "",
-        )
+        ]
+        if wide:
+            cells += [e["new_email_domain"] or "", e["new_postcode"] or ""]
+        events.add_row(*cells)
     console.print(events)
+    for n in detail["notes"]:
+        console.print(f"note {n['created_at']:%Y-%m-%d %H:%M} {n['author']}: {n['body']}", highlight=False)
     for a in detail["audit"]:
-        console.print(f"audit {a['logged_at']} {a['actor']} {a['action']} {a['details']}", highlight=False)
+        console.print(
+            f"audit {a['logged_at']:%Y-%m-%d %H:%M:%S} {a['actor']} {a['action']} "
+            + json.dumps(a["details"], ensure_ascii=False),
+            highlight=False,
+        )
+
+
+@queue_app.command("show")
+def queue_show(
+    case_id: str,
+    by: ByOption = None,
+    db: DbOption = None,
+    json_out: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Show one case: reasons, claim lines, account events, notes, audit trail (the view is audited)."""
+    from claimwatch.review.queue import get_case
+
+    detail = _with_store(_settings(db), lambda s: get_case(s, case_id, actor=_actor(by)))
+    if json_out:
+        console.print_json(json.dumps(detail, default=str))
+    else:
+        _print_case(detail)
 
 
 @queue_app.command("assign")
 def queue_assign(
-    case_id: str,
+    case_ids: Annotated[list[str], typer.Argument(help="one or more case ids")],
     to: Annotated[str, typer.Option("--to")],
-    by: Annotated[
-        str | None, typer.Option("--by", help="who assigns (default: $CLAIMWATCH_USER or login)")
-    ] = None,
+    by: ByOption = None,
+    reason: Annotated[str | None, typer.Option("--reason", help="why (a reassignment), audited")] = None,
     db: DbOption = None,
 ) -> None:
-    """Assign a case to a reviewer."""
-    from claimwatch.review.queue import assign
+    """Assign cases to a reviewer (all or none)."""
+    from claimwatch.review.queue import assign_many
 
-    _with_db(_settings(db), lambda d: assign(d, case_id, to, _actor(by)))
-    console.print(f"{case_id} assigned to {to}")
+    n = _with_store(_settings(db), lambda s: assign_many(s, case_ids, to, actor=_actor(by), reason=reason))
+    console.print(f"{', '.join(case_ids) if n == 1 else f'{n} cases'} assigned to {to}", highlight=False)
 
 
 @queue_app.command("decide")
 def queue_decide(
-    case_id: str,
-    decision: Annotated[str, typer.Option("--decision", help="fraud | legitimate | needs_info")],
-    by: Annotated[str, typer.Option("--by")],
+    case_id: Annotated[str | None, typer.Argument(help="the case (or --scheme)")] = None,
+    decision: Annotated[str, typer.Option("--decision", help="fraud | legitimate | needs_info")] = "",
+    by: Annotated[str, typer.Option("--by")] = "",
     note: Annotated[str | None, typer.Option("--note")] = None,
+    scheme: Annotated[str | None, typer.Option("--scheme", help="decide every open case of a scheme")] = None,
     db: DbOption = None,
 ) -> None:
-    """Record a reviewer's decision on a case."""
-    from claimwatch.review.queue import decide
+    """Record a reviewer's decision on a case, or on every open case of a scheme."""
+    from claimwatch.review.queue import decide, decide_scheme
 
-    status = _with_db(_settings(db), lambda d: decide(d, case_id, decision, by, note))
-    console.print(f"{case_id} → {status}")
+    if (case_id is None) == (scheme is None):
+        _fail("give a case id or --scheme SCHEME_ID (not both)")
+    if not decision:
+        _fail("--decision is required: fraud, legitimate or needs_info")
+    settings = _settings(db)
+    if scheme is not None:
+        decided = _with_store(settings, lambda s: decide_scheme(s, scheme, decision, actor=by, note=note))
+        for c, status in decided.items():
+            console.print(f"{c} → {status}", highlight=False)
+        return
+    status = _with_store(settings, lambda s: decide(s, case_id, decision, actor=by, note=note))
+    console.print(f"{case_id} → {status}", highlight=False)
+
+
+@queue_app.command("note")
+def queue_note(
+    case_id: str,
+    text: Annotated[str, typer.Option("--text", help="the note")],
+    by: ByOption = None,
+    db: DbOption = None,
+) -> None:
+    """Add a note to a case (audited)."""
+    from claimwatch.review.queue import add_note
+
+    note_id = _with_store(_settings(db), lambda s: add_note(s, case_id, text, actor=_actor(by)))
+    console.print(f"{case_id}: note {note_id} added", highlight=False)
 
 
 @app.command()
 def export(
     fmt: Annotated[str, typer.Option("--format", help="csv | xlsx | parquet")],
     out: Annotated[Path, typer.Option("--out")],
-    status: Annotated[str | None, typer.Option("--status")] = None,
+    status: StatusOption = None,
+    reason: ReasonOption = None,
+    scheme: SchemeOption = None,
+    assignee: AssigneeOption = None,
+    min_amount: MinAmountOption = None,
     top: Annotated[int | None, typer.Option("--top", min=1)] = None,
     by: Annotated[str | None, typer.Option("--by", help="who exports (audit log)")] = None,
     db: DbOption = None,
 ) -> None:
-    """Export the queue (rank order) to CSV, XLSX or Parquet."""
-    from claimwatch.review.queue import export as run_export
+    """Export the queue (rank order) to CSV, XLSX or Parquet, from the review store."""
+    from claimwatch.review.export import FORMATS
+    from claimwatch.review.export import export as run_export
 
-    if fmt not in ("csv", "xlsx", "parquet"):
+    if fmt not in FORMATS:
         _fail("--format must be csv, xlsx or parquet")
-    rows, digest = _with_db(_settings(db), lambda d: run_export(d, fmt, out, _actor(by), status, top))
-    console.print(f"wrote {rows} case(s) to {out} (sha256 {digest[:16]}…)")
+    result = _with_store(
+        _settings(db),
+        lambda s: run_export(
+            s,
+            fmt,
+            out,
+            actor=_actor(by),
+            top=top,
+            status=status,
+            reason=reason,
+            scheme=scheme,
+            assignee=_assignee(assignee),
+            min_amount=min_amount,
+        ),
+    )
+    console.print(f"wrote {result.rows} case(s) to {out} (sha256 {result.sha256[:16]}…)", highlight=False)
+
+
+def _store_tables(settings: Settings, query: str) -> dict:
+    """The review store's tables a query reads, directly or through a view (sql/views)."""
+    import re
+
+    from claimwatch.review.store import open_store
+    from claimwatch.review.sync import store_frames
+    from claimwatch.store.db import sql_files, sql_text
+
+    words = set(re.findall(r"[a-z_]+", query.lower()))
+    texts = [query.lower()] + [sql_text(f).lower() for f in sql_files("views") if Path(f).stem in words]
+    wanted = {
+        t for t in ("cases", "audit_log", "case_notes") if any(re.search(rf"\b{t}\b", x) for x in texts)
+    }
+    if not wanted:
+        return {}
+    store = open_store(settings)
+    try:
+        return store_frames(store, wanted)
+    finally:
+        store.close()
 
 
 @app.command()
@@ -452,7 +601,8 @@ def sql(
     ] = False,
     db: DbOption = None,
 ) -> None:
-    """Run a read-only analyst query on the published analytics copy."""
+    """Run a read-only analyst query: cases, audit log and notes as in the review store now, the
+    rest from the copy published by the last run."""
     from claimwatch.publish.analytics import run_query
 
     settings = _settings(db)
@@ -461,7 +611,7 @@ def sql(
     if fmt == "parquet" and out is None:
         _fail("--format parquet needs --out FILE")
     try:
-        frame = run_query(settings, query, live=live)
+        frame = run_query(settings, query, live=live, tables=_store_tables(settings, query))
     except _known_errors() as exc:
         _fail(str(exc))
     except Exception as exc:  # a bad query: DuckDB's message names the problem
@@ -476,13 +626,23 @@ def sql(
         else:
             sys.stdout.write(frame.write_csv())
     else:
-        table = Table()
+        from rich import box
+
+        table = Table(box=box.SIMPLE_HEAD, pad_edge=False)
         for col in frame.columns:
-            table.add_column(col, overflow="fold")
+            table.add_column(col, no_wrap=True, overflow="ellipsis", min_width=min(len(col), 8))
         for r in frame.head(200).iter_rows():
             table.add_row(*["" if v is None else str(v) for v in r])
         console.print(table)
-        console.print(f"{frame.height} row(s)" + (" (first 200 shown)" if frame.height > 200 else ""))
+        cut = (
+            " — long cells cut to the terminal's width, --format csv for every value"
+            if frame.width > 1
+            else ""
+        )
+        console.print(
+            f"{frame.height} row(s)" + (" (first 200 shown)" if frame.height > 200 else "") + cut,
+            highlight=False,
+        )
 
 
 @app.command()
@@ -514,8 +674,6 @@ def serve(db: DbOption = None, inbox: InboxOption = None) -> None:
 
 def main() -> None:
     apply_privacy_defaults()
-    if shutil.get_terminal_size().columns < 120:
-        console.width = 160
     app()
 
 

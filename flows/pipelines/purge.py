@@ -8,6 +8,7 @@ from prefect import flow
 
 from claimwatch.publish.analytics import publish_analytics_copy
 from claimwatch.review.retention import purge
+from claimwatch.review.store import open_store
 from claimwatch.settings import Settings
 from claimwatch.store.db import connect
 
@@ -19,12 +20,14 @@ def purge_flow(db: str | None = None) -> dict[str, int]:
     if db:
         settings.db = Path(db)
     database = connect(settings)
+    store = open_store(settings)
     try:
-        counts = purge(database)
+        counts = purge(database, store)
         database.con.execute("checkpoint")
         if settings.resolved_analytics_db.exists():
             # analysts must not keep reading what retention removed
             publish_analytics_copy(settings)
         return counts
     finally:
+        store.close()
         database.close()

@@ -16,6 +16,8 @@ from prefect.cache_policies import NO_CACHE
 
 from claimwatch.ingest.load import Progress, ingest_batch
 from claimwatch.publish import artifacts as publish
+from claimwatch.review.store import ReviewStore, open_store
+from claimwatch.review.sync import catch_up, pull_review_state, push_run
 from claimwatch.scoring.score import (
     ScoreSteps,
     build_features,
@@ -55,6 +57,19 @@ def refresh_queue_task(db: Database, run_id: str, result) -> tuple[int, int]:
     return refresh_queue(db, run_id, result)
 
 
+@task(name="pull-review-state", cache_policy=NO_CACHE)
+def pull_review_state_task(db: Database, store: ReviewStore) -> dict:
+    """Complete an earlier run's case sync if it failed, then read reviewers' decisions into DuckDB."""
+    completed = catch_up(db, store)
+    return {"completed_runs": completed, "changed_cases": pull_review_state(db, store)}
+
+
+@task(name="push-cases", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=5)
+def push_cases_task(db: Database, store: ReviewStore, run_id: str) -> int:
+    """Write this run's new and updated cases to the review store (short transactions)."""
+    return push_run(db, store, run_id)
+
+
 @task(name="data-checks", cache_policy=NO_CACHE)
 def data_checks_task(db: Database) -> dict[str, int]:
     """Assert the data checks (sql/checks) before the run commits."""
@@ -69,12 +84,19 @@ def run_pipeline(settings: Settings, inbox: Path, progress: Progress | None = No
     started = datetime.now(UTC)
     t0 = time.perf_counter()
     db = connect(settings)
+    try:
+        store = open_store(settings)
+    except BaseException:
+        db.close()
+        raise
     run_id = new_run_id()
     summary: dict = {"run_id": run_id, "inbox": str(inbox), "db": str(settings.db)}
     try:
         record_run(db, run_id, "claimwatch-run", "running", str(inbox), None, started)
         try:
             with db.transaction():
+                # reviewers' decisions made since the last run, before scoring reads them
+                summary["review_store"] = pull_review_state_task(db, store)
                 t1 = time.perf_counter()
                 ingest = ingest_batch(db, inbox, run_id, progress)
                 summary["ingest"] = ingest.as_dict()
@@ -89,6 +111,13 @@ def run_pipeline(settings: Settings, inbox: Path, progress: Progress | None = No
             raise
         summary["queue"] = publish.queue_overview(db, run_id)
         record_run(db, run_id, "claimwatch-run", "committed", str(inbox), summary, started)
+        try:
+            summary["review_store"]["cases_written"] = push_cases_task(db, store, run_id)
+        except BaseException as exc:
+            # the data is committed; the next run writes these cases to the store (catch_up)
+            summary["error"] = redact(f"review store sync failed: {type(exc).__name__}: {exc}")
+            record_run(db, run_id, "claimwatch-run", "sync_failed", str(inbox), summary, started)
+            raise
         # the copy is taken from a checkpointed file while this idle connection holds the lock
         db.con.execute("checkpoint")
         t3 = time.perf_counter()
@@ -102,6 +131,7 @@ def run_pipeline(settings: Settings, inbox: Path, progress: Progress | None = No
         summary["seconds"]["total"] = time.perf_counter() - t0
         record_run(db, run_id, "claimwatch-run", "completed", str(inbox), summary, started)
     finally:
+        store.close()
         db.close()
     return summary
 

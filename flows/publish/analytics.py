@@ -18,8 +18,13 @@ from claimwatch.settings import Settings
 from claimwatch.store.db import DatabaseBusyError
 
 
-def run_query(settings: Settings, query: str, *, live: bool = False) -> pl.DataFrame:
-    """Run one read-only query; fail fast with a clear message if the file is busy."""
+def run_query(
+    settings: Settings, query: str, *, live: bool = False, tables: dict[str, pl.DataFrame] | None = None
+) -> pl.DataFrame:
+    """Run one read-only query; fail fast with a clear message if the file is busy.
+
+    ``tables`` (e.g. the review store's current cases and audit log) are registered under their
+    names and shadow the file's tables of that name, in the views too."""
     path = settings.db if live else settings.resolved_analytics_db
     if not path.exists():
         if live:
@@ -37,6 +42,8 @@ def run_query(settings: Settings, query: str, *, live: bool = False) -> pl.DataF
             ) from None
         raise
     try:
+        for name, frame in (tables or {}).items():
+            con.register(name, frame.to_arrow())
         relation = con.sql(query)
         return relation.pl() if relation is not None else pl.DataFrame()
     finally:
