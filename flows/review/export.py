@@ -124,6 +124,68 @@ def _local(frame: pl.DataFrame, columns: tuple[str, ...]) -> pl.DataFrame:
     ).rename({c: f"{c} ({LOCAL_ZONE})" for c in columns})
 
 
+def _pixels(widths: dict[str, int]) -> dict[str, int]:
+    """Column widths in characters → the pixels polars' write_excel takes (7 px a character)."""
+    return {c: 7 * w + 5 for c, w in widths.items()}
+
+
+def _row_heights(frame: pl.DataFrame, widths: dict[str, int]) -> dict[tuple[int, ...], int]:
+    """Row heights (points) that show every line of the wrapped cells: spreadsheets do not grow
+    a row for wrapped text written by a program. Rows are numbered from 1 (0 is the header)."""
+    if frame.height == 0:
+        return {}
+    lines = pl.max_horizontal(
+        [
+            (pl.col(c).fill_null("").str.len_chars() / max(0.8 * w, 1)).ceil().clip(1, 12)
+            for c, w in widths.items()
+            if c in frame.columns
+        ]
+    )
+    heights = (
+        frame.select((lines * 15).cast(pl.Int64).alias("height"))
+        .with_row_index("row", offset=1)
+        .group_by("height", maintain_order=True)
+        .agg("row")
+    )
+    return {tuple(r): h for h, r in heights.iter_rows() if h > 15}
+
+
+# widths in characters
+CASE_WIDTHS = {
+    "rank": 6,
+    "case_id": 14,
+    "member_id": 13,
+    "score": 7,
+    "amount_at_risk": 14,
+    "claim_ids": 24,
+    "reasons": 90,
+    "status": 17,
+    "scheme_id": 14,
+    "assigned_to": 12,
+    "decision": 11,
+    "decided_by": 12,
+    "note": 40,
+    "reason_codes": 34,
+    "previous_case_id": 14,
+    **{f"{c} ({LOCAL_ZONE})": 19 for c in ("decided_at", "opened_at", "updated_at")},
+}
+LINE_WIDTHS = {
+    "case_id": 14,
+    "rank": 6,
+    "claim_id": 14,
+    "care_date": 11,
+    "received_date": 11,
+    "source": 14,
+    "care_category": 14,
+    "act_code": 9,
+    "provider_id": 13,
+    "claimed_amount": 13,
+    "reason_codes": 26,
+    "reasons": 90,
+}
+WRAPPED = ("reasons", "claim_ids", "note", "reason_codes")
+
+
 def write_xlsx(frame: pl.DataFrame, lines: pl.DataFrame, out: Path) -> None:
     """A reviewer-ready workbook: table ``cases`` and table ``lines``, bold frozen headers,
     wrapped reasons, amounts as numbers in euros, local dates; every text cell a string."""
@@ -131,9 +193,12 @@ def write_xlsx(frame: pl.DataFrame, lines: pl.DataFrame, out: Path) -> None:
 
     stamps = ("decided_at", "opened_at", "updated_at")
     cases = _local(frame.with_columns(pl.col("amount_at_risk").cast(pl.Float64)), stamps)
-    wrap = {"text_wrap": True, "valign": "top"}
+    lines = lines.with_columns(pl.col("claimed_amount").cast(pl.Float64))
     top = {"valign": "top"}
-    date_time = {"num_format": "yyyy-mm-dd hh:mm", "valign": "top"}
+    wrap = {"text_wrap": True, **top}
+    euro = {"num_format": EURO, **top}
+    day = {"num_format": "yyyy-mm-dd", **top}
+    header = {"bold": True, "text_wrap": True, "valign": "top", "bg_color": "#DCE6F1", "border": 1}
     with Workbook(
         str(out),
         {
@@ -143,8 +208,6 @@ def write_xlsx(frame: pl.DataFrame, lines: pl.DataFrame, out: Path) -> None:
             "strings_to_numbers": False,
         },
     ) as book:
-        header = {"bold": True, "text_wrap": True, "valign": "top", "bg_color": "#DCE6F1", "border": 1}
-        local = {f"{c} ({LOCAL_ZONE})": date_time for c in stamps}
         cases.write_excel(
             workbook=book,
             worksheet="cases",
@@ -153,37 +216,17 @@ def write_xlsx(frame: pl.DataFrame, lines: pl.DataFrame, out: Path) -> None:
             header_format=header,
             freeze_panes=(1, 0),
             column_formats={
-                "rank": {"num_format": "0", "valign": "top"},
-                "score": {"num_format": "0.0", "valign": "top"},
-                "amount_at_risk": {"num_format": EURO, "valign": "top"},
-                "reasons": wrap,
-                "claim_ids": wrap,
-                "note": wrap,
-                "reason_codes": wrap,
-                **{c: top for c in ("case_id", "member_id", "status", "scheme_id", "assigned_to")},
-                **{c: top for c in ("decision", "decided_by", "previous_case_id")},
-                **local,
+                **{c: top for c in cases.columns},
+                "rank": {"num_format": "0", **top},
+                "score": {"num_format": "0.0", **top},
+                "amount_at_risk": euro,
+                **{c: wrap for c in WRAPPED},
+                **{f"{c} ({LOCAL_ZONE})": {"num_format": "yyyy-mm-dd hh:mm", **top} for c in stamps},
             },
-            column_widths={
-                "rank": 6,
-                "case_id": 14,
-                "member_id": 13,
-                "score": 7,
-                "amount_at_risk": 14,
-                "claim_ids": 24,
-                "reasons": 90,
-                "status": 17,
-                "scheme_id": 14,
-                "assigned_to": 12,
-                "decision": 11,
-                "decided_by": 12,
-                "note": 40,
-                "reason_codes": 26,
-                "previous_case_id": 14,
-                **{c: 19 for c in local},
-            },
+            column_widths=_pixels(CASE_WIDTHS),
+            row_heights=_row_heights(cases, {c: CASE_WIDTHS[c] for c in WRAPPED}),
         )
-        lines.with_columns(pl.col("claimed_amount").cast(pl.Float64)).write_excel(
+        lines.write_excel(
             workbook=book,
             worksheet="lines",
             table_name="lines",
@@ -191,27 +234,23 @@ def write_xlsx(frame: pl.DataFrame, lines: pl.DataFrame, out: Path) -> None:
             header_format=header,
             freeze_panes=(1, 0),
             column_formats={
-                "claimed_amount": {"num_format": EURO, "valign": "top"},
-                "care_date": {"num_format": "yyyy-mm-dd", "valign": "top"},
-                "received_date": {"num_format": "yyyy-mm-dd", "valign": "top"},
+                **{c: top for c in lines.columns},
+                "claimed_amount": euro,
+                "care_date": day,
+                "received_date": day,
                 "reasons": wrap,
                 "reason_codes": wrap,
             },
-            column_widths={
-                "case_id": 14,
-                "rank": 6,
-                "claim_id": 14,
-                "care_date": 11,
-                "received_date": 11,
-                "source": 14,
-                "care_category": 14,
-                "act_code": 9,
-                "provider_id": 13,
-                "claimed_amount": 13,
-                "reason_codes": 26,
-                "reasons": 90,
-            },
+            column_widths=_pixels(LINE_WIDTHS),
+            row_heights=_row_heights(lines, {c: LINE_WIDTHS[c] for c in ("reasons", "reason_codes")}),
         )
+        for name in ("cases", "lines"):
+            # printed or turned into a PDF: landscape A4, one page wide, the header on every page
+            sheet = book.get_worksheet_by_name(name)
+            sheet.set_landscape()
+            sheet.set_paper(9)
+            sheet.fit_to_pages(1, 0)
+            sheet.repeat_rows(0)
 
 
 def export(
