@@ -281,6 +281,58 @@ def _with_store(settings: Settings, fn):
         _fail(str(exc))
 
 
+def _fitted(
+    headers: list[str],
+    rows: list[list[str]],
+    *,
+    flexible: str | None = None,
+    right: tuple[str, ...] = (),
+    fold: bool = False,
+    title: str | None = None,
+) -> Table:
+    """A borderless table that fits the terminal: every column at its natural width but the
+    ``flexible`` one (cut with an ellipsis, or folded), or, without one, long columns sharing what
+    is left evenly."""
+    natural = [max([len(h)] + [len(r[i]) for r in rows]) for i, h in enumerate(headers)]
+    omitted = 0
+    if flexible is None:
+        # keep the first columns that fit at a readable width (up to 30 characters each)
+        kept, used = 0, 0
+        for n in natural:
+            if kept and used + min(n, 30) + 2 > console.width:
+                break
+            kept, used = kept + 1, used + min(n, 30) + 2
+        omitted = len(headers) - kept
+        headers, natural, rows = headers[:kept], natural[:kept], [r[:kept] for r in rows]
+    room = console.width - 2 * len(headers)
+    table = Table(box=None, pad_edge=False, padding=(0, 1), header_style="bold", title=title)
+    if flexible is not None:
+        budgets = {
+            flexible: max(8, room - sum(n for h, n in zip(headers, natural, strict=True) if h != flexible))
+        }
+    else:
+        budgets, left, pending = {}, room, sorted(zip(natural, headers, strict=True))
+        while pending:  # narrow columns keep their width, the wide ones share the rest
+            share = max(6, left // len(pending))
+            width, header = pending.pop(0)
+            budgets[header] = min(width, share)
+            left -= budgets[header]
+    for h in headers:
+        table.add_column(
+            h,
+            justify="right" if h in right else "left",
+            no_wrap=not (fold and h == flexible),
+            overflow="fold" if fold and h == flexible else "ellipsis",
+            max_width=budgets.get(h),
+        )
+    for r in rows:
+        table.add_row(*r)
+    if flexible is None and (omitted or any(budgets[h] < n for h, n in zip(headers, natural, strict=True))):
+        more = f"{omitted} more column(s) and l" if omitted else "L"
+        table.caption = f"{more}ong values cut to the terminal's width: --format csv shows them whole"
+    return table
+
+
 def _wide(columns: int) -> bool:
     """True when the terminal has room for ``columns`` characters."""
     return console.width >= columns
@@ -327,8 +379,6 @@ def queue_list(
     db: DbOption = None,
 ) -> None:
     """List cases, most suspicious first."""
-    from rich import box
-
     from claimwatch.review.queue import list_cases
 
     page = _with_store(
@@ -347,18 +397,9 @@ def queue_list(
     )
     # fewer columns on a narrow terminal; reasons take the rest of the line, cut with an ellipsis
     show_member, show_assigned = _wide(100), _wide(120)
-    table = Table(box=box.SIMPLE_HEAD, pad_edge=False, expand=_wide(100))
-    table.add_column("rank", justify="right", no_wrap=True)
-    table.add_column("case", no_wrap=True)
-    if show_member:
-        table.add_column("member", no_wrap=True)
-    table.add_column("score", justify="right", no_wrap=True)
-    table.add_column("at risk", justify="right", no_wrap=True)
-    table.add_column("status", no_wrap=True)
-    if show_assigned:
-        table.add_column("assigned", no_wrap=True, overflow="ellipsis", max_width=14)
-        table.add_column("scheme", no_wrap=True, overflow="ellipsis", max_width=14)
-    table.add_column("reasons", no_wrap=True, overflow="ellipsis", ratio=1, min_width=8)
+    headers = ["rank", "case", *(["member"] if show_member else []), "score", "at risk", "status"]
+    headers += [*(["assigned", "scheme"] if show_assigned else []), "reasons"]
+    rows = []
     for r in page.rows:
         cells = [str(r["rank"] or ""), r["case_id"]]
         if show_member:
@@ -367,16 +408,18 @@ def queue_list(
         if show_assigned:
             cells += [r["assigned_to"] or "", r["scheme_id"] or ""]
         cells.append((r["reason_codes"] or "").replace(";", ", "))
-        table.add_row(*cells)
-    console.print(table)
+        rows.append(cells)
+    console.print(_fitted(headers, rows, flexible="reasons", right=("rank", "score", "at risk")))
     shown = len(page.rows)
-    more = f" (showing {offset + 1}-{offset + shown})" if shown < page.total and shown else ""
-    console.print(f"{page.total} case(s){more}", highlight=False)
+    more = (
+        f" (rows {offset + 1}-{offset + shown} of {page.total}; --offset for more)"
+        if shown < page.total
+        else ""
+    )
+    console.print(f"{shown} case(s){more}", highlight=False)
 
 
 def _print_case(detail: dict) -> None:
-    from rich import box
-
     case = detail["case"]
     rank = f"rank {case['rank']}, " if case["rank"] else ""
     console.print(
@@ -405,30 +448,31 @@ def _print_case(detail: dict) -> None:
             f"{m['iban_bank_code'] or ''}; breaches: {m['breaches'] or 'none'}",
             highlight=False,
         )
-    wide = _wide(120)
-    lines = Table(title="claim lines", box=box.SIMPLE_HEAD, pad_edge=False)
-    columns = ["claim", "care", *(["received", "source"] if wide else []), "category", "act", "provider"]
-    columns += ["claimed", *(["payee"] if wide else []), "reasons"]
-    for col in columns:
-        lines.add_column(
-            col,
-            justify="right" if col == "claimed" else "left",
-            no_wrap=col != "reasons",
-            overflow="fold",
-            ratio=1 if col == "reasons" else None,
-        )
+    wide, medium = _wide(130), _wide(100)
+    headers = ["claim", "care", *(["received", "source"] if wide else []), "act"]
+    headers += [
+        *(["category", "provider"] if medium else []),
+        "claimed",
+        *(["payee"] if wide else []),
+        "reasons",
+    ]
+    rows = []
     for r in detail["claims"]:
         cells = [r["claim_id"], str(r["care_date"])]
         if wide:
             cells += [str(r["received_date"]), r["source"]]
-        cells += [r["care_category"], r["act_code"], r["provider_id"], f"{float(r['claimed_amount']):,.2f}"]
+        cells.append(r["act_code"])
+        if medium:
+            cells += [r["care_category"], r["provider_id"]]
+        cells.append(f"{float(r['claimed_amount']):,.2f}")
         if wide:
             cells.append(f"{r['payee']} {r['payee_iban_country'] or ''}".strip())
         cells.append((r["reason_codes"] or "").replace(";", ", "))
-        lines.add_row(*cells)
-    console.print(lines)
-    events = Table(title="account events", box=box.SIMPLE_HEAD, pad_edge=False)
-    ecols = [
+        rows.append(cells)
+    console.print(
+        _fitted(headers, rows, flexible="reasons", right=("claimed",), fold=True, title="claim lines")
+    )
+    headers = [
         "time",
         "event",
         "channel",
@@ -436,8 +480,7 @@ def _print_case(detail: dict) -> None:
         "new bank",
         *(["new e-mail domain", "new postcode"] if wide else []),
     ]
-    for col in ecols:
-        events.add_column(col, overflow="fold")
+    rows = []
     for e in detail["account_events"]:
         cells = [
             f"{e['event_time']:%Y-%m-%d %H:%M}",
@@ -448,13 +491,13 @@ def _print_case(detail: dict) -> None:
         ]
         if wide:
             cells += [e["new_email_domain"] or "", e["new_postcode"] or ""]
-        events.add_row(*cells)
-    console.print(events)
+        rows.append(cells)
+    console.print(_fitted(headers, rows, title="account events"))
     for n in detail["notes"]:
         console.print(f"note {n['created_at']:%Y-%m-%d %H:%M} {n['author']}: {n['body']}", highlight=False)
     for a in detail["audit"]:
         console.print(
-            f"audit {a['logged_at']:%Y-%m-%d %H:%M:%S} {a['actor']} {a['action']} "
+            f"audit {a['logged_at']:%Y-%m-%d %H:%M:%S} UTC {a['actor']} {a['action']} "
             + json.dumps(a["details"], ensure_ascii=False),
             highlight=False,
         )
@@ -573,10 +616,18 @@ def _store_tables(settings: Settings, query: str) -> dict:
     """The review store's tables a query reads, directly or through a view (sql/views)."""
     import re
 
+    import duckdb
+
     from claimwatch.review.store import open_store
     from claimwatch.review.sync import store_frames
     from claimwatch.store.db import sql_files, sql_text
 
+    try:
+        kinds = {s.type for s in duckdb.extract_statements(query)}
+    except duckdb.Error:
+        return {}  # DuckDB reports the syntax error when the query runs
+    if not kinds <= {duckdb.StatementType.SELECT, duckdb.StatementType.EXPLAIN}:
+        return {}  # a write: the read-only copy refuses it
     words = set(re.findall(r"[a-z_]+", query.lower()))
     texts = [query.lower()] + [sql_text(f).lower() for f in sql_files("views") if Path(f).stem in words]
     wanted = {
@@ -626,22 +677,11 @@ def sql(
         else:
             sys.stdout.write(frame.write_csv())
     else:
-        from rich import box
-
-        table = Table(box=box.SIMPLE_HEAD, pad_edge=False)
-        for col in frame.columns:
-            table.add_column(col, no_wrap=True, overflow="ellipsis", min_width=min(len(col), 8))
-        for r in frame.head(200).iter_rows():
-            table.add_row(*["" if v is None else str(v) for v in r])
+        shown = [["" if v is None else str(v) for v in r] for r in frame.head(200).iter_rows()]
+        table = _fitted(list(frame.columns), shown)
         console.print(table)
-        cut = (
-            " — long cells cut to the terminal's width, --format csv for every value"
-            if frame.width > 1
-            else ""
-        )
         console.print(
-            f"{frame.height} row(s)" + (" (first 200 shown)" if frame.height > 200 else "") + cut,
-            highlight=False,
+            f"{frame.height} row(s)" + (" (first 200 shown)" if frame.height > 200 else ""), highlight=False
         )
 
 
