@@ -272,7 +272,7 @@ def _with_store(settings: Settings, fn):
     from claimwatch.review.store import open_store
 
     try:
-        store = open_store(settings)
+        store = open_store(settings, create=False)
         try:
             return fn(store)
         finally:
@@ -618,7 +618,7 @@ def _store_tables(settings: Settings, query: str) -> dict:
 
     import duckdb
 
-    from claimwatch.review.store import open_store
+    from claimwatch.review.store import ReviewError, open_store
     from claimwatch.review.sync import store_frames
     from claimwatch.store.db import sql_files, sql_text
 
@@ -635,7 +635,10 @@ def _store_tables(settings: Settings, query: str) -> dict:
     }
     if not wanted:
         return {}
-    store = open_store(settings)
+    try:
+        store = open_store(settings, create=False)
+    except ReviewError:
+        return {}  # no run wrote a store yet: the copy's own tables answer
     try:
         return store_frames(store, wanted)
     finally:

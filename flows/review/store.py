@@ -255,9 +255,13 @@ def default_url(settings: Settings) -> str:
     return f"sqlite:///{settings.resolved_review_sqlite}"
 
 
-def _sqlite_engine(url: sa.URL) -> Engine:
+def _sqlite_engine(url: sa.URL, create: bool) -> Engine:
     path = Path(url.database or "")
     if url.database and url.database != ":memory:":
+        if not create and not path.exists():
+            raise ReviewStoreUnavailable(
+                f"no review store at {path}: it is created by the first `claimwatch run` on this database"
+            )
         path.parent.mkdir(parents=True, exist_ok=True)
         # created private before SQLite opens it (its -wal and -shm files take the same mode)
         os.close(os.open(path, os.O_CREAT | os.O_RDWR, 0o600))
@@ -299,13 +303,23 @@ def _postgresql_engine(url: sa.URL) -> Engine:
 
 
 def open_store(
-    settings: Settings | None = None, *, url: str | None = None, migrate_schema: bool = True
+    settings: Settings | None = None,
+    *,
+    url: str | None = None,
+    migrate_schema: bool = True,
+    create: bool = True,
 ) -> ReviewStore:
-    """Open (and migrate) the review store of an installation, or the one at ``url``."""
+    """Open (and migrate) the review store of an installation, or the one at ``url``.
+
+    ``create=False`` refuses to create a missing SQLite file (reviewers' commands on a database
+    no run has written yet)."""
     settings = settings or Settings()
-    parsed = sa.make_url(url or default_url(settings))
+    try:
+        parsed = sa.make_url(url or default_url(settings))
+    except sa.exc.ArgumentError:
+        raise ReviewStoreUnavailable("CLAIMWATCH_REVIEW_DB is not a SQLAlchemy URL") from None
     if parsed.get_backend_name() == "sqlite":
-        engine = _sqlite_engine(parsed)
+        engine = _sqlite_engine(parsed, create)
     elif parsed.get_backend_name() == "postgresql":
         engine = _postgresql_engine(parsed)
     else:
