@@ -40,6 +40,10 @@ class Settings(BaseSettings):
         description="review store, a SQLAlchemy URL (default: SQLite <db stem>.review.sqlite beside the db;"
         " postgresql+psycopg://user@host/db for a team)",
     )
+    run_nice: int = Field(
+        default=10,
+        description="CPU niceness of `claimwatch run` (0-19): reviewers' commands get the CPU first",
+    )
     memory_limit: str = Field(default="1GB", description="DuckDB memory limit (it spills beyond)")
     threads: int | None = Field(default=None, description="DuckDB threads (default: all cores)")
     score_sample_size: int = Field(default=200_000, description="members sampled to fit the PyOD detectors")

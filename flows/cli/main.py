@@ -67,23 +67,31 @@ def _known_errors() -> tuple[type[BaseException], ...]:
 
 def _print_summary(summary: dict) -> None:
     ingest = summary.get("ingest", {})
-    table = Table(title=f"run {summary.get('run_id')}", show_lines=False)
-    for col in ("file", "kind", "status", "read", "loaded", "quarantined", "seconds", "note"):
-        table.add_column(
-            col, justify="right" if col in ("read", "loaded", "quarantined", "seconds") else "left"
-        )
+    # fewer columns on a narrow terminal; the note folds into what is left
+    headers = ["file", *(["kind"] if _wide(100) else []), "status", "read", "loaded", "quarantined"]
+    headers += [*(["seconds"] if _wide(90) else []), "note"]
+    rows = []
     for f in ingest.get("files", []):
         note = f.get("reason") or "; ".join(f.get("warnings", []))
-        table.add_row(
-            f["file_name"],
-            f["kind"],
-            f["status"],
-            str(f["rows_read"]),
-            str(f["rows_loaded"]),
-            str(f["rows_quarantined"]),
-            f"{sum(f['seconds'].values()):.2f}",
-            note or "",
-        )
+        cells = {
+            "file": f["file_name"],
+            "kind": f["kind"],
+            "status": f["status"],
+            "read": f"{f['rows_read']:,}",
+            "loaded": f"{f['rows_loaded']:,}",
+            "quarantined": f"{f['rows_quarantined']:,}",
+            "seconds": f"{sum(f['seconds'].values()):.2f}",
+            "note": note or "",
+        }
+        rows.append([cells[h] for h in headers])
+    table = _fitted(
+        headers,
+        rows,
+        flexible="note",
+        fold=True,
+        right=("read", "loaded", "quarantined", "seconds"),
+        title=f"run {summary.get('run_id')}",
+    )
     console.print(table)
     for q in ingest.get("quarantine_sample", []):
         console.print(
@@ -118,6 +126,9 @@ def _run(settings: Settings) -> dict:
 
     if not settings.inbox.is_dir():
         _fail(f"inbox {settings.inbox} is not a directory")
+    if settings.run_nice > 0:
+        # a batch job: reviewers' and analysts' commands on the same machine come first
+        os.nice(min(settings.run_nice, 19))
     with console.status("claimwatch run…") as status:
         ingest.PROGRESS_HOOK = lambda name, stage: status.update(f"{stage}: {name}")
         try:

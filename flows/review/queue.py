@@ -15,12 +15,10 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 
-import duckdb
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from claimwatch.review.store import ReviewError, ReviewStore, audit_log, case_notes, cases
-from claimwatch.store.db import sql_text
 
 OPEN = ("new", "in_review", "needs_info")
 CLOSED = ("closed_fraud", "closed_legitimate")
@@ -147,21 +145,23 @@ class CaseFilter:
     assignee: str | None = None  # a reviewer, or UNASSIGNED ('')
     min_amount: Decimal | float | None = None  # amount at risk at least this (EUR)
 
-    def where(self) -> list[sa.ColumnElement[bool]]:
-        clauses = [cases.c.status.in_(statuses_for(self.status))]
+    def where(self, table=None) -> list[sa.ColumnElement[bool]]:
+        """The filter's conditions on ``table`` (the cases table, or ``ranked_cases()``)."""
+        t = (cases if table is None else table).c
+        clauses = [t.status.in_(statuses_for(self.status))]
         if self.reason is not None:
             if not _REASON_CODE.match(self.reason):
                 raise ReviewError(f"unknown reason code format {self.reason!r} (e.g. MULE_ACCOUNT)")
-            codes = sa.literal(";") + sa.func.coalesce(cases.c.reason_codes, "") + sa.literal(";")
+            codes = sa.literal(";") + sa.func.coalesce(t.reason_codes, "") + sa.literal(";")
             clauses.append(codes.like(f"%;{self.reason};%"))
         if self.scheme is not None:
-            clauses.append(cases.c.scheme_id == self.scheme)
+            clauses.append(t.scheme_id == self.scheme)
         if self.assignee == UNASSIGNED:
-            clauses.append(cases.c.assigned_to.is_(None))
+            clauses.append(t.assigned_to.is_(None))
         elif self.assignee is not None:
-            clauses.append(cases.c.assigned_to == self.assignee)
+            clauses.append(t.assigned_to == self.assignee)
         if self.min_amount is not None:
-            clauses.append(cases.c.amount_at_risk >= Decimal(str(self.min_amount)))
+            clauses.append(t.amount_at_risk >= Decimal(str(self.min_amount)))
         return clauses
 
 
@@ -176,14 +176,14 @@ class CasePage:
     filters: CaseFilter = field(default_factory=CaseFilter)
 
 
-def _ranked() -> sa.Subquery:
-    """Open cases' ranks: 1 = most suspicious (score, then amount at risk, then case id)."""
+def ranked_cases() -> sa.Subquery:
+    """Every case with its rank among open cases (1 = most suspicious: score, then amount at
+    risk, then case id; closed cases: none), in one pass over the table (a window over the
+    open/closed partition, no join)."""
+    is_open = cases.c.status.in_(OPEN)
     order = (cases.c.score.desc(), cases.c.amount_at_risk.desc(), cases.c.case_id)
-    return (
-        sa.select(cases.c.case_id, sa.func.row_number().over(order_by=order).label("rank"))
-        .where(cases.c.status.in_(OPEN))
-        .subquery("ranked")
-    )
+    rank = sa.case((is_open, sa.func.row_number().over(partition_by=is_open, order_by=order)), else_=None)
+    return sa.select(rank.label("rank"), *cases.c).subquery("ranked_cases")
 
 
 def _order(sort: str, ranked: sa.Subquery) -> list:
@@ -194,19 +194,14 @@ def _order(sort: str, ranked: sa.Subquery) -> list:
     if key == "rank":
         rank = ranked.c.rank.desc() if descending else ranked.c.rank.asc()
         # closed cases (no rank) come after the open ones, most suspicious first
-        return [rank.nulls_last(), cases.c.score.desc(), cases.c.case_id]
-    column = cases.c[key]
-    return [(column.desc() if descending else column.asc()).nulls_last(), cases.c.case_id]
+        return [rank.nulls_last(), ranked.c.score.desc(), ranked.c.case_id]
+    column = ranked.c[key]
+    return [(column.desc() if descending else column.asc()).nulls_last(), ranked.c.case_id]
 
 
 def _select_cases(filters: CaseFilter, sort: str = "rank"):
-    ranked = _ranked()
-    query = (
-        sa.select(ranked.c.rank, *cases.c)
-        .select_from(cases.outerjoin(ranked, ranked.c.case_id == cases.c.case_id))
-        .where(*filters.where())
-    )
-    return query, _order(sort, ranked)
+    ranked = ranked_cases()
+    return sa.select(ranked).where(*filters.where(ranked)), _order(sort, ranked)
 
 
 def list_cases(
@@ -260,15 +255,17 @@ def workload(store: ReviewStore) -> list[dict]:
 
 
 def _case_row(conn: Connection, case_id: str) -> dict:
-    query, _ = _select_cases(CaseFilter(status="all"))
-    row = conn.execute(query.where(cases.c.case_id == case_id)).mappings().first()
+    ranked = ranked_cases()
+    row = conn.execute(sa.select(ranked).where(ranked.c.case_id == case_id)).mappings().first()
     if row is None:
         raise ReviewError(f"no case {case_id}")
     return dict(row)
 
 
-def _analytics(store: ReviewStore) -> duckdb.DuckDBPyConnection | None:
+def _analytics(store: ReviewStore):
     """The read-only published copy (claim lines, events, members), or None before the first run."""
+    import duckdb  # only a case's detail needs it: listing stays light
+
     path = store.analytics_db
     if path is None or not Path(path).exists():
         return None
@@ -277,6 +274,8 @@ def _analytics(store: ReviewStore) -> duckdb.DuckDBPyConnection | None:
 
 def _case_data(store: ReviewStore, case: dict) -> dict:
     """Member attributes, claim lines with their flags and account events from the copy."""
+    from claimwatch.store.db import sql_text
+
     con = _analytics(store)
     if con is None:
         return {"member": None, "claims": [], "account_events": [], "data_as_of": None}

@@ -19,7 +19,7 @@ import polars as pl
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
-from claimwatch.review.queue import OPEN, _ranked
+from claimwatch.review.queue import OPEN, ranked_cases
 from claimwatch.review.store import WRITE_CHUNK, ReviewStore, audit_log, case_notes, case_syncs, cases
 from claimwatch.store.db import Database
 
@@ -205,13 +205,8 @@ def store_frames(store: ReviewStore, names: set[str]) -> dict[str, pl.DataFrame]
     frames: dict[str, pl.DataFrame] = {}
     with store.read() as conn:
         if "cases" in names:
-            ranked = _ranked()
-            columns = [ranked.c.rank if c == "rank" else cases.c[c] for c in CASE_SCHEMA]
-            query = (
-                sa.select(*columns)
-                .select_from(cases.outerjoin(ranked, ranked.c.case_id == cases.c.case_id))
-                .order_by(cases.c.case_id)
-            )
+            ranked = ranked_cases()
+            query = sa.select(*[ranked.c[c] for c in CASE_SCHEMA]).order_by(ranked.c.case_id)
             frames["cases"] = pl.DataFrame(conn.execute(query).all(), schema=CASE_SCHEMA, orient="row")
         if "audit_log" in names:
             rows = conn.execute(
