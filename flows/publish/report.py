@@ -87,10 +87,19 @@ def _score_plot(con, run_id: str) -> str:
         fontsize=8,
     )
     ax.set_xlim(0, 100)
-    ax.set_yscale("log")
+    if bins:
+        ax.set_yscale("log")
+        ax.legend(loc="upper right", frameon=False)
+    else:  # an empty inbox: nothing scored above the floor
+        ax.text(
+            50,
+            0.5,
+            "no member scored 20 or more in this run",
+            ha="center",
+            transform=ax.get_xaxis_transform(),
+        )
     ax.set_xlabel("score (0–100, higher = more suspicious)")
     ax.set_ylabel("members (log scale)")
-    ax.legend(loc="upper right", frameon=False)
     return _png(fig)
 
 

@@ -58,3 +58,13 @@ def test_report_header_and_decisions_over_time(queue, tmp_path):
     assert [(w[1], w[2], pytest.approx(w[3])) for w in weeks] == [(2, 1, 2 / 3)]
     page = write_report(queue.settings.resolved_analytics_db, tmp_path, "r1", summary).read_text("utf-8")
     assert "Decisions over time" in page and page.count("<img") == 6
+
+
+def test_report_of_an_empty_database(settings, tmp_path):
+    # a first run on an empty inbox: no score, no case, no line; the report still renders
+    from claimwatch.store.db import connect
+
+    connect(settings).close()
+    page = write_report(settings.db, tmp_path, "r0", {"db": str(settings.db)}).read_text("utf-8")
+    assert "Open cases: <b>0</b>" in page and "amount at risk <b>0 €</b>" in page
+    assert page.count("<img") == 4
