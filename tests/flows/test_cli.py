@@ -262,6 +262,12 @@ def test_sql_refuses_writes_and_bad_options(live, tmp_path):
     assert result.exit_code == 0 and out.exists()
 
 
+def test_queue_commands_before_any_run_say_so(settings):
+    result = runner.invoke(cli.app, ["queue", "list", "--db", str(settings.db)])
+    assert_fails(result, "no review store at", "first `claimwatch run`")
+    assert not settings.resolved_review_sqlite.exists()
+
+
 def test_sql_without_a_published_copy_says_so(settings):
     result = runner.invoke(cli.app, ["sql", "select 1", "--db", str(settings.db)])
     assert_fails(result, "no published analytics copy")

@@ -461,3 +461,35 @@ def test_no_product_statement_updates_or_deletes_audit_rows():
     assert len(sources) > 40
     offenders = [p.name for p in sources if writes.search(p.read_text(encoding="utf-8"))]
     assert offenders == []
+
+
+def test_an_installation_from_before_the_store_keeps_its_decisions_and_audit(settings, queue_template):
+    # decisions and audit rows written in DuckDB by the earlier product, then a store appears
+    shutil.copyfile(queue_template, settings.db)
+    db = connect(settings)
+    try:
+        first, second = [r[0] for r in rows(db, "select case_id from cases order by rank limit 2")]
+        db.con.execute(
+            "update cases set status = 'closed_fraud', decision = 'fraud', decided_by = 'carol', "
+            "decided_at = now(), note = 'legacy' where case_id = ?",
+            [first],
+        )
+        db.con.execute(
+            "insert into audit_log (actor, action, case_id, details) values ('carol', 'decide', ?, '{}')",
+            [first],
+        )
+        store = open_store(settings)
+        try:
+            assert catch_up(db, store) == ["r1"]
+            assert catch_up(db, store) == []  # once
+            case = review.list_cases(store, status="all").rows
+            by_id = {r["case_id"]: r for r in case}
+            assert (by_id[first]["status"], by_id[first]["note"]) == ("closed_fraud", "legacy")
+            assert by_id[second]["rank"] == 1
+            assert [(a["actor"], a["action"], a["case_id"]) for a in review.audit(store)] == [
+                ("carol", "decide", first)
+            ]
+        finally:
+            store.close()
+    finally:
+        db.close()
