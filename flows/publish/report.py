@@ -72,9 +72,21 @@ def _score_plot(con, run_id: str) -> str:
         case_ensemble_score=CASE_ENSEMBLE_SCORE,
     )
     fig, ax = _figure("Member scores of this run (members scored 20 or more are kept)")
-    for is_case, color, label in ((False, OTHER_COLOR, "not a case"), (True, CASE_COLOR, "became a case")):
-        xs = [b[0] for b in bins if b[1] == is_case]
-        ax.bar(xs, [b[2] for b in bins if b[1] == is_case], width=2, align="edge", color=color, label=label)
+    # stacked: members who became a case on top of those who did not, per 2-point bin
+    below = {b[0]: b[2] for b in bins if not b[1]}
+    above = {b[0]: b[2] for b in bins if b[1]}
+    xs = sorted(set(below) | set(above))
+    base = [below.get(x, 0) for x in xs]
+    ax.bar(xs, base, width=2, align="edge", color=OTHER_COLOR, label="not a case")
+    ax.bar(
+        xs,
+        [above.get(x, 0) for x in xs],
+        width=2,
+        align="edge",
+        bottom=base,
+        color=CASE_COLOR,
+        label="became a case",
+    )
     ax.axvline(CASE_SCORE_LINE, color="#222", ls="--", lw=1)
     ax.annotate(
         f"case threshold: rule score ≥ {CASE_RULE_SCORE} (score ≥ {CASE_SCORE_LINE:.0f}),\n"
@@ -89,6 +101,7 @@ def _score_plot(con, run_id: str) -> str:
     ax.set_xlim(0, 100)
     if bins:
         ax.set_yscale("log")
+        ax.set_ylim(0.8, 2.5 * max(b + a for b, a in zip(base, [above.get(x, 0) for x in xs], strict=True)))
         ax.legend(loc="upper right", frameon=False)
     else:  # an empty inbox: nothing scored above the floor
         ax.text(
