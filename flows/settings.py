@@ -35,6 +35,15 @@ class Settings(BaseSettings):
         default=None, description="read-only copy for analysts (default: <db stem>.analytics.duckdb)"
     )
     report_dir: Path | None = Field(default=None, description="run reports (default: beside the db)")
+    review_db: str | None = Field(
+        default=None,
+        description="review store, a SQLAlchemy URL (default: SQLite <db stem>.review.sqlite beside the db;"
+        " postgresql+psycopg://user@host/db for a team)",
+    )
+    run_nice: int = Field(
+        default=10,
+        description="CPU niceness of `claimwatch run` (0-19): reviewers' commands get the CPU first",
+    )
     memory_limit: str | None = Field(
         default=None,
         description="DuckDB memory limit, e.g. 4GB (default: a quarter of the machine's memory, "
@@ -68,6 +77,10 @@ class Settings(BaseSettings):
     @property
     def resolved_analytics_db(self) -> Path:
         return self.analytics_db or self.db.with_name(self.db.stem + ".analytics.duckdb")
+
+    @property
+    def resolved_review_sqlite(self) -> Path:
+        return self.db.with_name(self.db.stem + ".review.sqlite")
 
     @property
     def resolved_report_dir(self) -> Path:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import getpass
 import json
+import os
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -17,7 +18,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from claimwatch.errors import ClaimwatchError, InputError, OutputPathError, output_path_error
+from claimwatch.errors import ClaimwatchError, InputError, NoDatabaseError, OutputPathError, output_path_error
 from claimwatch.settings import Settings, apply_privacy_defaults
 
 app = typer.Typer(
@@ -83,23 +84,31 @@ def _writing(out: Path) -> Iterator[None]:
 
 def _print_summary(summary: dict) -> None:
     ingest = summary.get("ingest", {})
-    table = Table(title=f"run {summary.get('run_id')}", show_lines=False)
-    for col in ("file", "kind", "status", "read", "loaded", "quarantined", "seconds", "note"):
-        table.add_column(
-            col, justify="right" if col in ("read", "loaded", "quarantined", "seconds") else "left"
-        )
+    # fewer columns on a narrow terminal; the note folds into what is left
+    headers = ["file", *(["kind"] if _wide(100) else []), "status", "read", "loaded", "quarantined"]
+    headers += [*(["seconds"] if _wide(90) else []), "note"]
+    rows = []
     for f in ingest.get("files", []):
         note = f.get("reason") or "; ".join(f.get("warnings", []))
-        table.add_row(
-            f["file_name"],
-            f["kind"],
-            f["status"],
-            str(f["rows_read"]),
-            str(f["rows_loaded"]),
-            str(f["rows_quarantined"]),
-            f"{sum(f['seconds'].values()):.2f}",
-            note or "",
-        )
+        cells = {
+            "file": f["file_name"],
+            "kind": f["kind"],
+            "status": f["status"],
+            "read": f"{f['rows_read']:,}",
+            "loaded": f"{f['rows_loaded']:,}",
+            "quarantined": f"{f['rows_quarantined']:,}",
+            "seconds": f"{sum(f['seconds'].values()):.2f}",
+            "note": note or "",
+        }
+        rows.append([cells[h] for h in headers])
+    table = _fitted(
+        headers,
+        rows,
+        flexible="note",
+        fold=True,
+        right=("read", "loaded", "quarantined", "seconds"),
+        title=f"run {summary.get('run_id')}",
+    )
     console.print(table)
     for q in ingest.get("quarantine_sample", []):
         console.print(
@@ -137,6 +146,9 @@ def _run(settings: Settings) -> dict:
     connect(settings).close()
     if not settings.inbox.is_dir():
         raise InputError(f"inbox {settings.inbox} is not a directory")
+    if settings.run_nice > 0:
+        # a batch job: reviewers' and analysts' commands on the same machine come first
+        os.nice(min(settings.run_nice, 19))
     _quiet_prefect_tracebacks()
     with console.status("claimwatch run…") as status:
         try:
@@ -289,77 +301,182 @@ def demo(db: DbOption = None, inbox: InboxOption = None) -> None:
 
 
 # --------------------------------------------------------------------------- queue
+# Reviewers' commands use only the review store (and the published analytics copy for a case's
+# lines and events): they never open the live DuckDB file, so a run never blocks them.
 
 
-def _with_db(settings: Settings, fn, *, read_only: bool = False):
-    from claimwatch.store.db import connect
+def _with_store(settings: Settings, fn):
+    from claimwatch.review.store import open_store
 
-    database = connect(settings, read_only=read_only, with_key=False)
+    if not settings.db.exists():  # a typo'd --db names the database, not a missing store
+        raise NoDatabaseError(
+            f"no claimwatch database at {settings.db}: create one with `claimwatch init --db {settings.db}`"
+        )
+    store = open_store(settings, create=False)
     try:
-        return fn(database)
+        return fn(store)
     finally:
-        database.close()
+        store.close()
+
+
+def _fitted(
+    headers: list[str],
+    rows: list[list[str]],
+    *,
+    flexible: str | None = None,
+    right: tuple[str, ...] = (),
+    fold: bool = False,
+    title: str | None = None,
+) -> Table:
+    """A borderless table that fits the terminal: every column at its natural width but the
+    ``flexible`` one (cut with an ellipsis, or folded), or, without one, long columns sharing what
+    is left evenly."""
+    natural = [max([len(h)] + [len(r[i]) for r in rows]) for i, h in enumerate(headers)]
+    omitted = 0
+    if flexible is None:
+        # keep the first columns that fit at a readable width (up to 30 characters each)
+        kept, used = 0, 0
+        for n in natural:
+            if kept and used + min(n, 30) + 2 > console.width:
+                break
+            kept, used = kept + 1, used + min(n, 30) + 2
+        omitted = len(headers) - kept
+        headers, natural, rows = headers[:kept], natural[:kept], [r[:kept] for r in rows]
+    room = console.width - 2 * len(headers)
+    table = Table(box=None, pad_edge=False, padding=(0, 1), header_style="bold", title=title)
+    if flexible is not None:
+        budgets = {
+            flexible: max(8, room - sum(n for h, n in zip(headers, natural, strict=True) if h != flexible))
+        }
+    else:
+        budgets, left, pending = {}, room, sorted(zip(natural, headers, strict=True))
+        while pending:  # narrow columns keep their width, the wide ones share the rest
+            share = max(6, left // len(pending))
+            width, header = pending.pop(0)
+            budgets[header] = min(width, share)
+            left -= budgets[header]
+    for h in headers:
+        table.add_column(
+            h,
+            justify="right" if h in right else "left",
+            no_wrap=not (fold and h == flexible),
+            overflow="fold" if fold and h == flexible else "ellipsis",
+            max_width=budgets.get(h),
+        )
+    for r in rows:
+        table.add_row(*r)
+    if flexible is None and (omitted or any(budgets[h] < n for h, n in zip(headers, natural, strict=True))):
+        more = f"{omitted} more column(s) and l" if omitted else "L"
+        table.caption = f"{more}ong values cut to the terminal's width: --format csv shows them whole"
+    return table
+
+
+def _wide(columns: int) -> bool:
+    """True when the terminal has room for ``columns`` characters."""
+    return console.width >= columns
+
+
+StatusOption = Annotated[
+    str | None,
+    typer.Option(
+        "--status",
+        help="new, in_review, needs_info, closed_fraud, closed_legitimate, open (default), closed, all",
+    ),
+]
+ReasonOption = Annotated[str | None, typer.Option("--reason", help="cases with this reason code")]
+SchemeOption = Annotated[str | None, typer.Option("--scheme", help="cases of this scheme")]
+AssigneeOption = Annotated[
+    str | None, typer.Option("--assignee", help="cases assigned to NAME ('-' for unassigned)")
+]
+MinAmountOption = Annotated[float | None, typer.Option("--min-amount", help="amount at risk at least (EUR)")]
+ByOption = Annotated[str | None, typer.Option("--by", help="who acts (default: $CLAIMWATCH_USER or login)")]
+
+
+def _assignee(value: str | None) -> str | None:
+    from claimwatch.review.queue import UNASSIGNED
+
+    return UNASSIGNED if value == "-" else value
+
+
+def _money(value) -> str:
+    return f"{float(value or 0):,.0f} €".replace(",", "\u202f")
 
 
 @queue_app.command("list")
 def queue_list(
-    status: Annotated[
-        str | None,
-        typer.Option(
-            "--status",
-            help="new, in_review, needs_info, closed_fraud, closed_legitimate, open (default), closed, all",
-        ),
-    ] = None,
+    status: StatusOption = None,
+    reason: ReasonOption = None,
+    scheme: SchemeOption = None,
+    assignee: AssigneeOption = None,
+    min_amount: MinAmountOption = None,
+    sort: Annotated[
+        str, typer.Option("--sort", help="rank, score, amount_at_risk, opened_at… ('-' reverses)")
+    ] = "rank",
     top: Annotated[int | None, typer.Option("--top", min=1)] = None,
+    offset: Annotated[int, typer.Option("--offset", min=0)] = 0,
     db: DbOption = None,
 ) -> None:
     """List cases, most suspicious first."""
     from claimwatch.review.queue import list_cases
 
-    frame = _with_db(_settings(db), lambda d: list_cases(d, status, top), read_only=True)
-    table = Table()
-    for col in ("rank", "case", "member", "score", "at risk", "status", "assigned", "reasons"):
-        table.add_column(col, overflow="fold")
-    for r in frame.iter_rows(named=True):
-        table.add_row(
-            str(r["rank"] or ""),
-            r["case_id"],
-            r["member_id"],
-            f"{r['score']:.1f}",
-            f"{float(r['amount_at_risk']):,.0f} €",
-            r["status"],
-            r["assigned_to"] or "",
-            (r["reason_codes"] or "").replace(";", ", "),
-        )
-    console.print(table)
-    console.print(f"{frame.height} case(s)")
+    page = _with_store(
+        _settings(db),
+        lambda s: list_cases(
+            s,
+            status=status,
+            reason=reason,
+            scheme=scheme,
+            assignee=_assignee(assignee),
+            min_amount=min_amount,
+            sort=sort,
+            offset=offset,
+            limit=top,
+        ),
+    )
+    # fewer columns on a narrow terminal; reasons take the rest of the line, cut with an ellipsis
+    show_member, show_assigned = _wide(100), _wide(120)
+    headers = ["rank", "case", *(["member"] if show_member else []), "score", "at risk", "status"]
+    headers += [*(["assigned", "scheme"] if show_assigned else []), "reasons"]
+    rows = []
+    for r in page.rows:
+        cells = [str(r["rank"] or ""), r["case_id"]]
+        if show_member:
+            cells.append(r["member_id"])
+        cells += [f"{r['score']:.1f}", _money(r["amount_at_risk"]), r["status"]]
+        if show_assigned:
+            cells += [r["assigned_to"] or "", r["scheme_id"] or ""]
+        cells.append((r["reason_codes"] or "").replace(";", ", "))
+        rows.append(cells)
+    console.print(_fitted(headers, rows, flexible="reasons", right=("rank", "score", "at risk")))
+    shown = len(page.rows)
+    more = (
+        f" (rows {offset + 1}-{offset + shown} of {page.total}; --offset for more)"
+        if shown < page.total
+        else ""
+    )
+    console.print(f"{shown} case(s){more}", highlight=False)
 
 
-@queue_app.command("show")
-def queue_show(
-    case_id: str, db: DbOption = None, json_out: Annotated[bool, typer.Option("--json")] = False
-) -> None:
-    """Show one case: reasons, claim lines, account events, audit trail."""
-    from claimwatch.review.queue import show_case
-
-    detail = _with_db(_settings(db), lambda d: show_case(d, case_id), read_only=True)
-    if json_out:
-        console.print_json(json.dumps(detail, default=str))
-        return
+def _print_case(detail: dict) -> None:
     case = detail["case"]
+    rank = f"rank {case['rank']}, " if case["rank"] else ""
     console.print(
         Text.assemble(
             (str(case["case_id"]), "bold"),
-            f" member {case['member_id']} — {case['status']}, "
-            f"rank {case['rank']}, score {case['score']:.1f}, at risk {float(case['amount_at_risk']):,.2f} €",
-        )
+            f" member {case['member_id']} — {case['status']}, {rank}"
+            f"score {case['score']:.1f}, at risk {float(case['amount_at_risk']):,.2f} €",
+        ),
+        highlight=False,
     )
+    if case.get("scheme_id"):
+        others = ", ".join(c["case_id"] for c in detail["scheme_cases"]) or "no other case"
+        console.print(f"scheme {case['scheme_id']}: {others}", highlight=False)
     if case.get("assigned_to"):
-        console.print(f"assigned to {case['assigned_to']}")
+        console.print(f"assigned to {case['assigned_to']}", highlight=False)
     if case.get("decision"):
         console.print(
-            f"decision {case['decision']} by {case['decided_by']} at {case['decided_at']}: "
-            f"{case.get('note') or ''}"
+            f"decision {case['decision']} by {case['decided_by']} at {case['decided_at']:%Y-%m-%d %H:%M} UTC",
+            highlight=False,
         )
     console.print("Reasons", style="bold")
     for reason in (case["reasons"] or "").split(" | "):
@@ -374,104 +491,208 @@ def queue_show(
                 f"{m['iban_bank_code'] or ''}; breaches: {m['breaches'] or 'none'}",
             )
         )
-    lines = Table(title="claim lines")
-    for col in (
-        "claim",
-        "care",
-        "received",
-        "source",
-        "category",
-        "act",
-        "provider",
+    wide, medium = _wide(130), _wide(100)
+    headers = ["claim", "care", *(["received", "source"] if wide else []), "act"]
+    headers += [
+        *(["category", "provider"] if medium else []),
         "claimed",
-        "payee",
+        *(["payee"] if wide else []),
         "reasons",
-    ):
-        lines.add_column(col)
+    ]
+    rows = []
     for r in detail["claims"]:
-        lines.add_row(
-            r["claim_id"],
-            str(r["care_date"]),
-            str(r["received_date"]),
-            r["source"],
-            r["care_category"],
-            r["act_code"],
-            r["provider_id"],
-            f"{float(r['claimed_amount']):,.2f}",
-            f"{r['payee']} {r['payee_iban_country'] or ''}",
-            r["reason_codes"] or "",
-        )
-    console.print(lines)
-    events = Table(title="account events")
-    for col in ("time", "event", "channel", "IP country", "new bank", "new e-mail domain", "new postcode"):
-        events.add_column(col)
+        cells = [r["claim_id"], str(r["care_date"])]
+        if wide:
+            cells += [str(r["received_date"]), r["source"]]
+        cells.append(r["act_code"])
+        if medium:
+            cells += [r["care_category"], r["provider_id"]]
+        cells.append(f"{float(r['claimed_amount']):,.2f}")
+        if wide:
+            cells.append(f"{r['payee']} {r['payee_iban_country'] or ''}".strip())
+        cells.append((r["reason_codes"] or "").replace(";", ", "))
+        rows.append(cells)
+    console.print(
+        _fitted(headers, rows, flexible="reasons", right=("claimed",), fold=True, title="claim lines")
+    )
+    headers = [
+        "time",
+        "event",
+        "channel",
+        "IP",
+        "new bank",
+        *(["new e-mail domain", "new postcode"] if wide else []),
+    ]
+    rows = []
     for e in detail["account_events"]:
-        events.add_row(
-            str(e["event_time"]),
+        cells = [
+            f"{e['event_time']:%Y-%m-%d %H:%M}",
             e["event_type"],
             e["channel"],
             e["ip_country"] or "",
             f"{e['new_iban_country'] or ''} {e['new_iban_bank_code'] or ''}".strip(),
-            e["new_email_domain"] or "",
-            e["new_postcode"] or "",
-        )
-    console.print(events)
+        ]
+        if wide:
+            cells += [e["new_email_domain"] or "", e["new_postcode"] or ""]
+        rows.append(cells)
+    console.print(_fitted(headers, rows, title="account events"))
+    for n in detail["notes"]:
+        console.print(f"note {n['created_at']:%Y-%m-%d %H:%M} {n['author']}: {n['body']}", highlight=False)
     for a in detail["audit"]:
-        console.print(f"audit {a['logged_at']} {a['actor']} {a['action']} {a['details']}", highlight=False)
+        console.print(
+            f"audit {a['logged_at']:%Y-%m-%d %H:%M:%S} UTC {a['actor']} {a['action']} "
+            + json.dumps(a["details"], ensure_ascii=False),
+            highlight=False,
+        )
+
+
+@queue_app.command("show")
+def queue_show(
+    case_id: str,
+    by: ByOption = None,
+    db: DbOption = None,
+    json_out: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Show one case: reasons, claim lines, account events, notes, audit trail (the view is audited)."""
+    from claimwatch.review.queue import get_case
+
+    settings = _settings(db)
+    detail = _with_store(settings, lambda s: get_case(s, case_id, actor=_actor(by, settings)))
+    if json_out:
+        console.print_json(json.dumps(detail, default=str))
+    else:
+        _print_case(detail)
 
 
 @queue_app.command("assign")
 def queue_assign(
-    case_id: str,
+    case_ids: Annotated[list[str], typer.Argument(help="one or more case ids")],
     to: Annotated[str, typer.Option("--to")],
-    by: Annotated[
-        str | None, typer.Option("--by", help="who assigns (default: $CLAIMWATCH_USER or login)")
-    ] = None,
+    by: ByOption = None,
+    reason: Annotated[str | None, typer.Option("--reason", help="why (a reassignment), audited")] = None,
     db: DbOption = None,
 ) -> None:
-    """Assign a case to a reviewer."""
-    from claimwatch.review.queue import assign
+    """Assign cases to a reviewer (all or none)."""
+    from claimwatch.review.queue import assign_many
 
     settings = _settings(db)
-    _with_db(settings, lambda d: assign(d, case_id, to, _actor(by, settings)))
-    console.print(f"{case_id} assigned to {to}")
+    n = _with_store(
+        settings, lambda s: assign_many(s, case_ids, to, actor=_actor(by, settings), reason=reason)
+    )
+    console.print(f"{', '.join(case_ids) if n == 1 else f'{n} cases'} assigned to {to}", highlight=False)
 
 
 @queue_app.command("decide")
 def queue_decide(
-    case_id: str,
-    decision: Annotated[str, typer.Option("--decision", help="fraud | legitimate | needs_info")],
-    by: Annotated[str, typer.Option("--by")],
+    case_id: Annotated[str | None, typer.Argument(help="the case (or --scheme)")] = None,
+    decision: Annotated[str, typer.Option("--decision", help="fraud | legitimate | needs_info")] = "",
+    by: Annotated[str, typer.Option("--by")] = "",
     note: Annotated[str | None, typer.Option("--note")] = None,
+    scheme: Annotated[str | None, typer.Option("--scheme", help="decide every open case of a scheme")] = None,
     db: DbOption = None,
 ) -> None:
-    """Record a reviewer's decision on a case."""
-    from claimwatch.review.queue import decide
+    """Record a reviewer's decision on a case, or on every open case of a scheme."""
+    from claimwatch.review.queue import decide, decide_scheme
 
-    status = _with_db(_settings(db), lambda d: decide(d, case_id, decision, by, note))
-    console.print(f"{case_id} → {status}")
+    if (case_id is None) == (scheme is None):
+        _fail("give a case id or --scheme SCHEME_ID (not both)")
+    if not decision:
+        _fail("--decision is required: fraud, legitimate or needs_info")
+    settings = _settings(db)
+    if scheme is not None:
+        decided = _with_store(settings, lambda s: decide_scheme(s, scheme, decision, actor=by, note=note))
+        for c, status in decided.items():
+            console.print(f"{c} → {status}", highlight=False)
+        return
+    status = _with_store(settings, lambda s: decide(s, case_id, decision, actor=by, note=note))
+    console.print(f"{case_id} → {status}", highlight=False)
+
+
+@queue_app.command("note")
+def queue_note(
+    case_id: str,
+    text: Annotated[str, typer.Option("--text", help="the note")],
+    by: ByOption = None,
+    db: DbOption = None,
+) -> None:
+    """Add a note to a case (audited)."""
+    from claimwatch.review.queue import add_note
+
+    settings = _settings(db)
+    note_id = _with_store(settings, lambda s: add_note(s, case_id, text, actor=_actor(by, settings)))
+    console.print(f"{case_id}: note {note_id} added", highlight=False)
 
 
 @app.command()
 def export(
     fmt: Annotated[str, typer.Option("--format", help="csv | xlsx | parquet")],
     out: Annotated[Path, typer.Option("--out")],
-    status: Annotated[str | None, typer.Option("--status")] = None,
+    status: StatusOption = None,
+    reason: ReasonOption = None,
+    scheme: SchemeOption = None,
+    assignee: AssigneeOption = None,
+    min_amount: MinAmountOption = None,
     top: Annotated[int | None, typer.Option("--top", min=1)] = None,
     by: Annotated[str | None, typer.Option("--by", help="who exports (audit log)")] = None,
     db: DbOption = None,
 ) -> None:
-    """Export the queue (rank order) to CSV, XLSX or Parquet."""
-    from claimwatch.review.queue import export as run_export
+    """Export the queue (rank order) to CSV, XLSX or Parquet, from the review store."""
+    from claimwatch.review.export import FORMATS
+    from claimwatch.review.export import export as run_export
 
-    if fmt not in ("csv", "xlsx", "parquet"):
+    if fmt not in FORMATS:
         _fail("--format must be csv, xlsx or parquet")
+    settings = _settings(db)
     with _writing(out):
-        settings = _settings(db)
-        rows, digest = _with_db(
-            settings, lambda d: run_export(d, fmt, out, _actor(by, settings), status, top)
+        result = _with_store(
+            settings,
+            lambda s: run_export(
+                s,
+                fmt,
+                out,
+                actor=_actor(by, settings),
+                top=top,
+                status=status,
+                reason=reason,
+                scheme=scheme,
+                assignee=_assignee(assignee),
+                min_amount=min_amount,
+            ),
         )
-    console.print(f"wrote {rows} case(s) to {out} (sha256 {digest[:16]}…)")
+    console.print(f"wrote {result.rows} case(s) to {out} (sha256 {result.sha256[:16]}…)", highlight=False)
+
+
+def _store_tables(settings: Settings, query: str) -> dict:
+    """The review store's tables a query reads, directly or through a view (sql/views)."""
+    import re
+
+    import duckdb
+
+    from claimwatch.review.store import ReviewError, open_store
+    from claimwatch.review.sync import store_frames
+    from claimwatch.store.db import sql_files, sql_text
+
+    try:
+        kinds = {s.type for s in duckdb.extract_statements(query)}
+    except duckdb.Error:
+        return {}  # DuckDB reports the syntax error when the query runs
+    if not kinds <= {duckdb.StatementType.SELECT, duckdb.StatementType.EXPLAIN}:
+        return {}  # a write: the read-only copy refuses it
+    words = set(re.findall(r"[a-z_]+", query.lower()))
+    texts = [query.lower()] + [sql_text(f).lower() for f in sql_files("views") if Path(f).stem in words]
+    wanted = {
+        t for t in ("cases", "audit_log", "case_notes") if any(re.search(rf"\b{t}\b", x) for x in texts)
+    }
+    if not wanted:
+        return {}
+    try:
+        store = open_store(settings, create=False)
+    except ReviewError:
+        return {}  # no run wrote a store yet: the copy's own tables answer
+    try:
+        return store_frames(store, wanted)
+    finally:
+        store.close()
 
 
 @app.command()
@@ -484,7 +705,8 @@ def sql(
     ] = False,
     db: DbOption = None,
 ) -> None:
-    """Run a read-only analyst query on the published analytics copy."""
+    """Run a read-only analyst query: cases, audit log and notes as in the review store now, the
+    rest from the copy published by the last run."""
     from claimwatch.publish.analytics import run_query
 
     settings = _settings(db)
@@ -492,7 +714,7 @@ def sql(
         _fail("--format must be table, csv or parquet")
     if fmt == "parquet" and out is None:
         _fail("--format parquet needs --out FILE")
-    frame = run_query(settings, query, live=live)
+    frame = run_query(settings, query, live=live, tables=_store_tables(settings, query))
     if fmt == "parquet":
         with _writing(out):
             frame.write_parquet(out)
@@ -505,13 +727,12 @@ def sql(
         else:
             sys.stdout.write(frame.write_csv())
     else:
-        table = Table()
-        for col in frame.columns:
-            table.add_column(col, overflow="fold")
-        for r in frame.head(200).iter_rows():
-            table.add_row(*["" if v is None else str(v) for v in r])
+        shown = [["" if v is None else str(v) for v in r] for r in frame.head(200).iter_rows()]
+        table = _fitted(list(frame.columns), shown)
         console.print(table)
-        console.print(f"{frame.height} row(s)" + (" (first 200 shown)" if frame.height > 200 else ""))
+        console.print(
+            f"{frame.height} row(s)" + (" (first 200 shown)" if frame.height > 200 else ""), highlight=False
+        )
 
 
 @app.command()

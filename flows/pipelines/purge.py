@@ -7,6 +7,7 @@ from prefect import flow
 from claimwatch.pipelines.context import calling, flow_settings
 from claimwatch.publish.analytics import publish_analytics_copy
 from claimwatch.review.retention import purge
+from claimwatch.review.store import open_store
 from claimwatch.settings import Settings
 from claimwatch.store.db import connect
 
@@ -16,14 +17,16 @@ def purge_flow(db: str | None = None) -> dict[str, int]:
     """Weekly retention purge of the review queue."""
     settings, _ = flow_settings(db)
     database = connect(settings)
+    store = open_store(settings)
     try:
-        counts = purge(database)
+        counts = purge(database, store)
         database.con.execute("checkpoint")
         if settings.resolved_analytics_db.exists():
             # analysts must not keep reading what retention removed
             publish_analytics_copy(settings)
         return counts
     finally:
+        store.close()
         database.close()
 
 

@@ -20,6 +20,8 @@ from claimwatch.ingest.load import IngestSummary, Progress, ingest_batch
 from claimwatch.pipelines.context import calling, flow_settings
 from claimwatch.publish import artifacts as publish
 from claimwatch.publish.analytics import remove_stale_copies
+from claimwatch.review.store import ReviewStore, open_store
+from claimwatch.review.sync import catch_up, pull_review_state, push_run
 from claimwatch.scoring.score import (
     ScoreSteps,
     ScoreSummary,
@@ -38,6 +40,11 @@ from claimwatch.store.runs import new_run_id, pause_point, record_run
 FLOW_NAME = "claimwatch-run"
 
 
+def _first_line(text: str) -> str:
+    text = text.strip()
+    return text.splitlines()[0] if text else "failed"
+
+
 @dataclass
 class RunSummary:
     """What one run did; ``as_dict`` is what the runs table, ``--json`` and artifacts carry."""
@@ -49,6 +56,7 @@ class RunSummary:
     ingest: IngestSummary = field(default_factory=IngestSummary)
     score: ScoreSummary = field(default_factory=ScoreSummary)
     checks: dict[str, int] = field(default_factory=dict)
+    review_store: dict = field(default_factory=dict)  # decisions read at the start, cases written at the end
     queue: dict = field(default_factory=dict)
     published: dict[str, str] = field(default_factory=dict)
     seconds: dict[str, float] = field(default_factory=dict)
@@ -63,6 +71,7 @@ class RunSummary:
             "ingest": self.ingest.as_dict(),
             "score": self.score.as_dict(),
             "checks": self.checks,
+            "review_store": self.review_store,
             "queue": self.queue,
             "published": self.published,
             "seconds": self.seconds,
@@ -94,6 +103,19 @@ def refresh_queue_task(db: Database, run_id: str, result) -> tuple[int, int]:
     return refresh_queue(db, run_id, result)
 
 
+@task(name="pull-review-state", cache_policy=NO_CACHE)
+def pull_review_state_task(db: Database, store: ReviewStore) -> dict:
+    """Complete an earlier run's case sync if it failed, then read reviewers' decisions into DuckDB."""
+    completed = catch_up(db, store)
+    return {"completed_runs": completed, "changed_cases": pull_review_state(db, store)}
+
+
+@task(name="push-cases", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=5)
+def push_cases_task(db: Database, store: ReviewStore, run_id: str) -> int:
+    """Write this run's new and updated cases to the review store (short transactions)."""
+    return push_run(db, store, run_id)
+
+
 @task(name="data-checks", cache_policy=NO_CACHE)
 def data_checks_task(db: Database) -> dict[str, int]:
     """Assert the data checks (sql/checks) before the run commits."""
@@ -111,6 +133,11 @@ def run_pipeline(settings: Settings, inbox: Path, progress: Progress | None = No
     started = datetime.now(UTC)
     t0 = time.perf_counter()
     db = connect(settings)  # also marks runs a killed process left running as crashed
+    try:
+        store = open_store(settings)
+    except BaseException:
+        db.close()
+        raise
     remove_stale_copies(settings)
     summary = RunSummary(run_id=new_run_id(), inbox=str(inbox), db=str(settings.db))
 
@@ -122,6 +149,8 @@ def run_pipeline(settings: Settings, inbox: Path, progress: Progress | None = No
         record("running")
         try:
             with db.transaction():
+                # reviewers' decisions made since the last run, before scoring reads them
+                summary.review_store = pull_review_state_task(db, store)
                 t1 = time.perf_counter()
                 summary.ingest = ingest_batch(db, inbox, summary.run_id, progress)
                 summary.seconds["ingest"] = time.perf_counter() - t1
@@ -139,6 +168,16 @@ def run_pipeline(settings: Settings, inbox: Path, progress: Progress | None = No
             raise
         summary.queue = publish.queue_overview(db, summary.run_id)
         record("committed")
+        try:
+            summary.review_store["cases_written"] = push_cases_task(db, store, summary.run_id)
+        except Exception as exc:
+            # the data is committed; the next run writes these cases to the store (catch_up)
+            summary.error = redact(f"review store sync failed: {type(exc).__name__}: {exc}")
+            record("sync_failed")
+            raise PublishFailed(
+                f"run {summary.run_id} committed; writing its cases to the review store failed: "
+                f"{_first_line(summary.error)}; the next run writes them"
+            ) from exc
         # the copy is taken from a checkpointed file while this idle connection holds the lock
         db.con.execute("checkpoint")
         t3 = time.perf_counter()
@@ -161,6 +200,7 @@ def run_pipeline(settings: Settings, inbox: Path, progress: Progress | None = No
         summary.seconds["total"] = time.perf_counter() - t0
         record("completed")
     finally:
+        store.close()
         db.close()
     return summary
 

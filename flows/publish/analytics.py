@@ -19,8 +19,13 @@ from claimwatch.settings import Settings
 from claimwatch.store.runs import pause_point
 
 
-def run_query(settings: Settings, query: str, *, live: bool = False) -> pl.DataFrame:
-    """Run one read-only query; fail fast with a clear message if the file is busy."""
+def run_query(
+    settings: Settings, query: str, *, live: bool = False, tables: dict[str, pl.DataFrame] | None = None
+) -> pl.DataFrame:
+    """Run one read-only query; fail fast with a clear message if the file is busy.
+
+    ``tables`` (e.g. the review store's current cases and audit log) are registered under their
+    names and shadow the file's tables of that name, in the views too."""
     if not settings.db.exists():
         raise NoDatabaseError(
             f"no claimwatch database at {settings.db}: create one with `claimwatch init --db {settings.db}`"
@@ -40,6 +45,8 @@ def run_query(settings: Settings, query: str, *, live: bool = False) -> pl.DataF
             ) from None
         raise NoDatabaseError(f"cannot open {path}: {str(exc).strip().splitlines()[0]}") from None
     try:
+        for name, frame in (tables or {}).items():
+            con.register(name, frame.to_arrow())
         relation = con.sql(query)
         return relation.pl() if relation is not None else pl.DataFrame()
     except duckdb.Error as exc:  # a bad query: DuckDB's first line names the problem

@@ -1,4 +1,6 @@
--- Analyst view: the review queue with reasons and decisions.
+-- Analyst view: the review queue with reasons, scheme and decisions.
+-- `claimwatch sql` answers it from the review store's current state (decisions made a second
+-- ago included); in the DuckDB file itself it shows the run's mirror as of the last run.
 -- Grain: one row per case (open and closed).
 create or replace view v_cases as
 select
@@ -16,6 +18,7 @@ select
     c.decision,
     c.decided_by,
     c.decided_at,
+    c.note,
     c.opened_at,
     c.updated_at,
     c.previous_case_id

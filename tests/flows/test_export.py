@@ -1,5 +1,6 @@
-"""Exports of the review queue: same rows in CSV, XLSX and Parquet, the stable first columns,
-formula injection neutralised, no clear identifier."""
+"""Exports of the review queue from the review store: same rows in CSV, XLSX and Parquet, the
+stable first columns, a reviewer-ready workbook (table, frozen header, euros, local dates, lines
+sheet), formula injection neutralised, no clear identifier."""
 
 from __future__ import annotations
 
@@ -14,14 +15,15 @@ import polars as pl
 import pytest
 
 from claimwatch.review import queue as review
-from claimwatch.review.queue import EXPORT_COLUMNS
+from claimwatch.review.export import EXPORT_COLUMNS, export
+from claimwatch.review.store import ReviewError, cases
 from tests.conftest import clear_identifiers
 from tests.flows import test_review
-from tests.flows.test_review import rows, top_cases
+from tests.flows.test_review import state, top_cases
 
 # the scored database of test_review (built once per session, copied per test)
 queue_template = test_review.queue_template
-queue_db = test_review.queue_db
+queue = test_review.queue
 
 FIRST_COLUMNS = ["rank", "case_id", "member_id", "score", "amount_at_risk", "claim_ids", "reasons", "status"]
 
@@ -57,7 +59,7 @@ def read_csv(path: Path) -> tuple[list[str], list[list[str]]]:
 
 def read_xlsx(path: Path) -> tuple[list[str], list[list], list[list[str]]]:
     """Header, values and openpyxl data types ('s' string, 'n' number, 'f' formula) of each cell."""
-    sheet = openpyxl.load_workbook(path).active
+    sheet = openpyxl.load_workbook(path)["cases"]
     cells = list(sheet.iter_rows())
     header = [c.value for c in cells[0]]
     return (
@@ -67,40 +69,48 @@ def read_xlsx(path: Path) -> tuple[list[str], list[list], list[list[str]]]:
     )
 
 
-def export_all(db, tmp_path: Path, status: str | None = None) -> dict[str, Path]:
+def export_all(q, tmp_path: Path, status: str | None = None) -> dict[str, Path]:
     paths = {}
     for fmt in ("csv", "xlsx", "parquet"):
         paths[fmt] = tmp_path / f"queue.{fmt}"
-        review.export(db, fmt, paths[fmt], "erin", status)
+        export(q.store, fmt, paths[fmt], actor="erin", status=status)
     return paths
 
 
-def test_required_columns_come_first_in_every_format(queue_db, tmp_path):
-    paths = export_all(queue_db, tmp_path)
+def set_case(q, case_id: str, **values) -> None:
+    """Change a case in the store behind the product's back (a test of what exports do with it)."""
+    with q.store.write() as conn:
+        conn.execute(cases.update().where(cases.c.case_id == case_id).values(**values))
+
+
+def test_required_columns_come_first_in_every_format(queue, tmp_path):
+    paths = export_all(queue, tmp_path)
     assert list(EXPORT_COLUMNS) == FIRST_COLUMNS
     assert read_csv(paths["csv"])[0][:8] == FIRST_COLUMNS
     assert read_xlsx(paths["xlsx"])[0][:8] == FIRST_COLUMNS
     assert pl.read_parquet(paths["parquet"]).columns[:8] == FIRST_COLUMNS
 
 
-def test_formats_hold_the_same_rows_in_rank_order(queue_db, tmp_path):
+def test_formats_hold_the_same_rows_in_rank_order(queue, tmp_path):
     # one closed case, so that the export of every status has an empty rank too
-    closed = top_cases(queue_db, 3)[2]
-    review.decide(queue_db, closed, "legitimate", "carol")
-    paths = export_all(queue_db, tmp_path, status="all")
+    closed = top_cases(queue, 3)[2]
+    review.decide(queue.store, closed, "legitimate", actor="carol")
+    paths = export_all(queue, tmp_path, status="all")
     from_csv = _normalised([r[:8] for r in read_csv(paths["csv"])[1]])
     from_xlsx = _normalised([r[:8] for r in read_xlsx(paths["xlsx"])[1]])
     from_parquet = _normalised([list(r[:8]) for r in pl.read_parquet(paths["parquet"]).iter_rows()])
-    total = rows(queue_db, "select count(*) from cases")[0][0]
+    total = len(state(queue))
     assert len(from_csv) == total > 20
     assert from_csv == from_xlsx == from_parquet
     ranks = [r[0] for r in from_csv]
     # open cases 1..n first (1 = most suspicious), the closed case last without a rank
     assert ranks[0] == 1 and ranks[-1] is None and from_csv[-1][1] == closed
-    assert ranks[:-1] == sorted(ranks[:-1])
+    assert ranks[:-1] == list(range(1, total))
     # claim_ids are the case's lines, ';'-separated
     stored = dict(
-        rows(queue_db, "select case_id, list_sort(list(claim_id)) from case_claims group by case_id")
+        queue.db.con.execute(
+            "select case_id, list_sort(list(claim_id)) from case_claims group by case_id"
+        ).fetchall()
     )
     for _, case_id, *_, claim_ids, _, _ in from_csv:
         if claim_ids:
@@ -109,40 +119,100 @@ def test_formats_hold_the_same_rows_in_rank_order(queue_db, tmp_path):
             assert case_id not in stored
 
 
-def test_top_and_status_filters(queue_db, tmp_path):
-    a, b = top_cases(queue_db, 2)
-    review.decide(queue_db, b, "fraud", "carol")
-    n, _ = review.export(queue_db, "csv", tmp_path / "top.csv", "erin", top=5)
-    assert n == 5
+def test_filters_of_the_queue_apply_to_the_export(queue, tmp_path):
+    a, b = top_cases(queue, 2)
+    review.decide(queue.store, b, "fraud", actor="carol")
+    result = export(queue.store, "csv", tmp_path / "top.csv", actor="erin", top=5)
+    assert result.rows == 5
     assert [r[1] for r in read_csv(tmp_path / "top.csv")[1]][:1] == [a]
-    n, _ = review.export(queue_db, "csv", tmp_path / "fraud.csv", "erin", status="closed_fraud")
-    assert n == 1 and read_csv(tmp_path / "fraud.csv")[1][0][1] == b
-    with pytest.raises(review.ReviewError):
-        review.export(queue_db, "pdf", tmp_path / "queue.pdf", "erin")
+    result = export(queue.store, "csv", tmp_path / "fraud.csv", actor="erin", status="closed_fraud")
+    assert result.rows == 1 and read_csv(tmp_path / "fraud.csv")[1][0][1] == b
+    mule = review.list_cases(queue.store, reason="MULE_ACCOUNT")
+    result = export(queue.store, "csv", tmp_path / "mule.csv", actor="erin", reason="MULE_ACCOUNT")
+    assert mule.total > 0 and [r[1] for r in read_csv(tmp_path / "mule.csv")[1]] == [
+        r["case_id"] for r in mule.rows
+    ]
+    with pytest.raises(ReviewError):
+        export(queue.store, "pdf", tmp_path / "queue.pdf", actor="erin")
+    with pytest.raises(ReviewError):
+        export(queue.store, "csv", tmp_path / "q.csv", actor="=evil")
+    assert not (tmp_path / "queue.pdf").exists() and not (tmp_path / "q.csv").exists()
 
 
-def test_export_is_audited_with_the_file_digest(queue_db, tmp_path):
-    paths = export_all(queue_db, tmp_path)
-    got = rows(
-        queue_db, "select actor, action, case_id, row_count, file_sha256 from audit_log order by audit_id"
-    )
-    open_cases = rows(queue_db, "select count(*) from cases where rank is not null")[0][0]
+def test_export_is_audited_with_the_file_digest(queue, tmp_path):
+    paths = export_all(queue, tmp_path)
+    got = [
+        (r["actor"], r["action"], r["case_id"], r["row_count"], r["file_sha256"])
+        for r in review.audit(queue.store)
+    ]
+    open_cases = review.list_cases(queue.store).total
     assert got == [
         ("erin", "export", None, open_cases, hashlib.sha256(paths[f].read_bytes()).hexdigest())
         for f in ("csv", "xlsx", "parquet")
     ]
 
 
+def test_xlsx_is_ready_for_reviewers(queue, tmp_path):
+    top = top_cases(queue, 2)
+    set_case(queue, top[1], scheme_id="SCHEME-7")
+    review.decide(queue.store, top[0], "fraud", actor="carol", note="member confirmed")
+    path = tmp_path / "queue.xlsx"
+    export(queue.store, "xlsx", path, actor="erin", status="all")
+    book = openpyxl.load_workbook(path)
+    assert book.sheetnames == ["cases", "lines"]
+    sheet = book["cases"]
+    # one table named cases over the whole sheet, the header frozen and bold
+    assert list(sheet.tables) == ["cases"] and sheet.tables["cases"].ref == sheet.dimensions
+    assert sheet.freeze_panes == "A2"
+    header = [c.value for c in sheet[1]]
+    assert all(c.font.bold for c in sheet[1])
+    col = {name: i for i, name in enumerate(header)}
+    assert "scheme_id" in col and "decided_at (Europe/Paris)" in col and "decided_at" not in col
+    body = list(sheet.iter_rows(min_row=2))
+    by_case = {r[col["case_id"]].value: r for r in body}
+    # amounts are numbers in euros (not text), dates real dates in Paris time
+    amount = by_case[top[1]][col["amount_at_risk"]]
+    assert amount.data_type == "n" and "€" in amount.number_format
+    assert amount.value == pytest.approx(float(state(queue)[top[1]]["amount_at_risk"]))
+    decided = by_case[top[0]][col["decided_at (Europe/Paris)"]]
+    stored = state(queue)[top[0]]["decided_at"]
+    assert decided.is_date and decided.number_format == "yyyy-mm-dd hh:mm"
+    from zoneinfo import ZoneInfo
+
+    local = stored.astimezone(ZoneInfo("Europe/Paris")).replace(tzinfo=None)
+    assert abs((decided.value - local).total_seconds()) < 1
+    assert by_case[top[1]][col["scheme_id"]].value == "SCHEME-7"
+    # wide enough not to show ### (19 characters for 'yyyy-mm-dd hh:mm'), reasons wrapped
+    letter = openpyxl.utils.get_column_letter
+    assert sheet.column_dimensions[letter(col["decided_at (Europe/Paris)"] + 1)].width >= 16
+    assert sheet.column_dimensions[letter(col["reasons"] + 1)].width >= 60
+    assert by_case[top[1]][col["reasons"]].alignment.wrap_text
+    # the lines sheet: each exported case's claim lines with their reasons
+    lines = book["lines"]
+    assert list(lines.tables) == ["lines"] and lines.freeze_panes == "A2"
+    lheader = [c.value for c in lines[1]]
+    assert lheader[:3] == ["case_id", "rank", "claim_id"] and "claimed_amount" in lheader
+    got = {(r[0].value, r[2].value) for r in lines.iter_rows(min_row=2)}
+    expected = {
+        (c, claim) for c, r in state(queue).items() for claim in (r["claim_ids"] or "").split(";") if claim
+    }
+    assert got == expected
+    first_line = next(lines.iter_rows(min_row=2))
+    assert first_line[lheader.index("claimed_amount")].data_type == "n"
+    assert first_line[lheader.index("care_date")].is_date
+    assert first_line[lheader.index("reason_codes")].value
+
+
 INJECTIONS = ["+1+1", "@SUM(A1)", "-2"]
 MEMBER_FORMULA = "=CMD|' /C calc'!A0"
 
 
-def test_formula_injection_is_neutralised(queue_db, tmp_path):
-    first, *others = top_cases(queue_db, 4)
-    queue_db.con.execute("update cases set member_id = ? where case_id = ?", [MEMBER_FORMULA, first])
+def test_formula_injection_is_neutralised(queue, tmp_path):
+    first, *others = top_cases(queue, 4)
+    set_case(queue, first, member_id=MEMBER_FORMULA)
     for case_id, text in zip(others, INJECTIONS, strict=True):
-        queue_db.con.execute("update cases set reasons = ? where case_id = ?", [text, case_id])
-    paths = export_all(queue_db, tmp_path)
+        set_case(queue, case_id, reasons=text)
+    paths = export_all(queue, tmp_path)
 
     # CSV: a leading quote makes the spreadsheet show the text instead of running it
     header, body = read_csv(paths["csv"])
@@ -164,18 +234,18 @@ def test_formula_injection_is_neutralised(queue_db, tmp_path):
         assert cells[case_id][0]["reasons"] == text and cells[case_id][1]["reasons"] == "s"
     assert not any("f" in t for t in types)
     with zipfile.ZipFile(paths["xlsx"]) as book:
-        sheets = [n for n in book.namelist() if n.startswith("xl/worksheets/")]
-        assert not any(b"<f>" in book.read(n) for n in sheets)
+        sheets = [n for n in book.namelist() if n.startswith("xl/worksheets/sheet")]
+        assert len(sheets) == 2 and not any(b"<f>" in book.read(n) for n in sheets)
 
     # Parquet is data, not a spreadsheet: values as stored
     frame = pl.read_parquet(paths["parquet"])
     assert frame.filter(pl.col("case_id") == first)["member_id"].to_list() == [MEMBER_FORMULA]
 
 
-def test_no_clear_identifier_in_any_export(queue_db, tmp_path, generated_inbox):
+def test_no_clear_identifier_in_any_export(queue, tmp_path, generated_inbox):
     identifiers = {v.lower() for v in clear_identifiers(generated_inbox)}
     assert len(identifiers) > 3000
-    paths = export_all(queue_db, tmp_path, status="all")
+    paths = export_all(queue, tmp_path, status="all")
     texts = {"csv": paths["csv"].read_text(encoding="utf-8")}
     with zipfile.ZipFile(paths["xlsx"]) as book:
         texts["xlsx"] = "\n".join(book.read(n).decode("utf-8") for n in book.namelist() if n.endswith(".xml"))
@@ -188,11 +258,15 @@ def test_no_clear_identifier_in_any_export(queue_db, tmp_path, generated_inbox):
         assert leaks == [], fmt
 
 
-def test_amount_at_risk_is_exact_in_parquet(queue_db, tmp_path):
+def test_amount_at_risk_is_exact_in_parquet(queue, tmp_path):
     # money stays decimal in Parquet (no float rounding in the insurer's tools)
     path = tmp_path / "queue.parquet"
-    review.export(queue_db, "parquet", path, "erin")
+    export(queue.store, "parquet", path, actor="erin")
     frame = pl.read_parquet(path)
     assert isinstance(frame.schema["amount_at_risk"], pl.Decimal)
-    stored = dict(rows(queue_db, "select case_id, amount_at_risk from cases"))
-    assert all(stored[c] == Decimal(str(a)) for c, a in frame.select("case_id", "amount_at_risk").iter_rows())
+    stored = {c: r["amount_at_risk"] for c, r in state(queue).items()}
+    duck = dict(queue.db.con.execute("select case_id, amount_at_risk from cases").fetchall())
+    assert all(
+        stored[c] == duck[c] == Decimal(str(a))
+        for c, a in frame.select("case_id", "amount_at_risk").iter_rows()
+    )

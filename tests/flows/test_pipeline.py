@@ -120,6 +120,22 @@ def test_run_completes_and_publishes(first_run):
     assert query(first_run.db, "select run_id, flow, status, finished_at is not null from runs") == [
         (run_id, "claimwatch-run", "completed", True)
     ]
+    # the run wrote its cases to the review store, where reviewers work
+    from claimwatch.review.queue import list_cases
+    from claimwatch.review.store import open_store
+    from claimwatch.review.sync import synced_runs
+
+    store = open_store(Settings(db=first_run.db), create=False)
+    try:
+        page = list_cases(store)
+        assert page.total == cases == summary["review_store"]["cases_written"]
+        assert synced_runs(store) == {run_id}
+        assert [r["case_id"] for r in page.rows] == [
+            r[0]
+            for r in query(first_run.db, "select case_id from cases where rank is not null order by rank")
+        ]
+    finally:
+        store.close()
     # the analysts' copy holds the committed queue
     analytics = Path(summary["published"]["analytics_db"])
     assert analytics == Settings(db=first_run.db).resolved_analytics_db

@@ -1,0 +1,13 @@
+-- Review store (PostgreSQL): the append-only audit log of every case view, assignment,
+-- decision, note, export and purge, with the actor. Triggers (010, 011) refuse UPDATE, DELETE
+-- and TRUNCATE. Grain: one row per audited action.
+create table audit_log (
+    audit_id    bigint generated always as identity primary key,
+    logged_at   timestamp with time zone not null,
+    actor       varchar(64) not null,
+    action      varchar(20) not null,
+    case_id     varchar(32),
+    details     text,
+    row_count   bigint,
+    file_sha256 varchar(64)
+)
