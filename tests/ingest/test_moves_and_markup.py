@@ -7,14 +7,17 @@ import shutil
 from pathlib import Path
 
 import polars as pl
-from typer.testing import CliRunner
 
 from claimwatch.cli import main as cli
 from claimwatch.ingest.load import ingest_batch
+from claimwatch.publish.analytics import publish_analytics_copy
+from claimwatch.review.store import open_store
+from claimwatch.review.sync import catch_up
 from claimwatch.scoring.score import run_checks, score_and_queue
 from claimwatch.settings import Settings
 from claimwatch.store.db import connect
 from tests.flows import test_review
+from tests.helpers import run_cli
 
 queue_template = test_review.queue_template
 
@@ -76,14 +79,20 @@ def test_markup_in_data_prints_as_text(settings: Settings, queue_template: Path,
         ).fetchall()[0]
         for table in ("cases", "members", "claims"):
             db.con.execute(f"update {table} set member_id = '[/]M51417016' where member_id = ?", [member_id])
+        db.con.execute("checkpoint")
+        publish_analytics_copy(settings)
+        store = open_store(settings)
+        try:
+            catch_up(db, store)  # the cases reach the review store as a run's end writes them
+        finally:
+            store.close()
     finally:
         db.close()
     monkeypatch.setenv("CLAIMWATCH_DB", str(settings.db))
     monkeypatch.setattr(cli.console, "width", 250)  # the product's console, only wider
-    runner = CliRunner()
-    listed = runner.invoke(cli.app, ["queue", "list", "--top", "5"])
+    listed = run_cli("queue", "list", "--top", "5")
     assert listed.exit_code == 0, listed.output
     assert "[/]M51417016" in listed.output
-    shown = runner.invoke(cli.app, ["queue", "show", case_id])
+    shown = run_cli("queue", "show", case_id)
     assert shown.exit_code == 0, shown.output
     assert "member [/]M51417016" in shown.output
