@@ -22,7 +22,7 @@ matplotlib.use("Agg")  # no display on servers
 import matplotlib.pyplot as plt  # noqa: E402
 from matplotlib.ticker import FuncFormatter, MaxNLocator, PercentFormatter  # noqa: E402
 
-from claimwatch.detectors.combine import CASE_ENSEMBLE_SCORE, CASE_RULE_SCORE, RULE_SHARE  # noqa: E402
+from claimwatch.detectors.config import DEFAULT_CONFIG  # noqa: E402
 from claimwatch.detectors.rules import RULES  # noqa: E402
 from claimwatch.store.db import sql_text  # noqa: E402
 
@@ -30,7 +30,9 @@ from claimwatch.store.db import sql_text  # noqa: E402
 # line suspicious on their own (rules.py), so they are reported apart.
 CONTEXT_REASONS = ("BREACH_EXPOSED", "ANOMALOUS_PROFILE")
 # the lowest score a member with just enough rule evidence to become a case can have
-CASE_SCORE_LINE = 100 * RULE_SHARE * CASE_RULE_SCORE
+CASE_RULE_SCORE = DEFAULT_CONFIG.combine.case_rule_score
+CASE_ENSEMBLE_SCORE = DEFAULT_CONFIG.combine.case_ensemble_score
+CASE_SCORE_LINE = 100 * DEFAULT_CONFIG.combine.rule_share * CASE_RULE_SCORE
 EVIDENCE_COLOR, CONTEXT_COLOR, CASE_COLOR, OTHER_COLOR = "#c0504d", "#9aa5b1", "#3b6ea5", "#c9d6e3"
 
 
