@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import os
+import shutil
+import subprocess
 import tempfile
+import time
 from pathlib import Path
 
 import pytest
@@ -19,8 +22,9 @@ for name in [n for n in os.environ if n.startswith("CLAIMWATCH_")]:
     os.environ.pop(name)
 
 from claimwatch.settings import Settings  # noqa: E402
-
-TEST_KEY = "test-key-0123456789abcdef0123456789abcdef"
+from tests import helpers  # noqa: E402
+from tests.helpers import TEST_KEY, Queue, build_queue_db, open_queue  # noqa: E402
+from tests.review.postgres import PG_BIN, _as_postgres, _free_port, fresh_postgres_url  # noqa: E402
 
 
 @pytest.fixture(scope="session")
@@ -51,46 +55,93 @@ def generated_inbox(tmp_path_factory) -> Path:
     return out
 
 
-def loaded_database(db_path: Path, inbox: Path, *, score: bool = True):
-    """Open a real database with the test key, ingest ``inbox`` and (by default) score it.
+# --------------------------------------------------------------------------- review store
 
-    Ingest and scoring commit separately, as runs ids ``ingest-1`` and ``score-1``; the
-    caller closes the returned Database."""
-    from claimwatch.ingest.load import ingest_batch
-    from claimwatch.scoring.score import score_and_queue
-    from claimwatch.store.db import connect
 
-    with pytest.MonkeyPatch.context() as mp:  # the key is read once, at connect
-        mp.setenv("CLAIMWATCH_KEY", TEST_KEY)
-        settings = Settings(db=db_path, inbox=inbox)
-        db = connect(settings, create=True)
+@pytest.fixture(scope="session")
+def queue_template(tmp_path_factory, generated_inbox) -> Path:
+    """The generated inbox ingested and scored once per session (copied by each test)."""
+    # a module-level cache: test modules that import this fixture share one build
+    if generated_inbox not in helpers._TEMPLATES:
+        path = tmp_path_factory.mktemp("queue_template") / "claimwatch.duckdb"
+        build_queue_db(path, generated_inbox)
+        helpers._TEMPLATES[generated_inbox] = path
+    return helpers._TEMPLATES[generated_inbox]
+
+
+@pytest.fixture
+def queue(settings: Settings, queue_template: Path) -> Queue:
+    """A private copy of the scored database with its SQLite review store."""
+    q = open_queue(settings, queue_template)
+    yield q
+    q.store.close()
+    q.db.close()
+
+
+@pytest.fixture
+def any_queue(settings: Settings, queue_template: Path, review_url: str) -> Queue:
+    """The same on SQLite and on the test PostgreSQL server."""
+    q = open_queue(settings, queue_template, review_url)
+    yield q
+    q.store.close()
+    q.db.close()
+
+
+@pytest.fixture(scope="session")
+def postgres_server():
+    """A throw-away PostgreSQL cluster on a free loopback port; yields its base URL."""
+    if not (PG_BIN / "pg_ctl").exists():
+        if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
+            pytest.fail(f"PostgreSQL binaries missing in CI ({PG_BIN}): .ci/run installs `postgresql`")
+        pytest.skip(f"PostgreSQL binaries not installed ({PG_BIN}); apt-get install postgresql")
+    root = Path(tempfile.mkdtemp(prefix="claimwatch-pg-"))
+    data, sock = root / "data", root / "sock"
+    sock.mkdir()
+    if os.geteuid() == 0:
+        shutil.chown(root, "postgres")
+        shutil.chown(sock, "postgres")
+    port = _free_port()
+    subprocess.run(
+        _as_postgres(str(PG_BIN / "initdb"), "-D", str(data), "-U", "postgres", "-A", "trust", "-E", "UTF8"),
+        check=True,
+        capture_output=True,
+    )
+    options = f"-h 127.0.0.1 -p {port} -k {sock} -c fsync=off -c full_page_writes=off"
+    subprocess.run(
+        _as_postgres(
+            str(PG_BIN / "pg_ctl"), "-D", str(data), "-o", options, "-l", str(root / "log"), "-w", "start"
+        ),
+        check=True,
+        capture_output=True,
+    )
+    base = f"postgresql+psycopg://postgres@127.0.0.1:{port}"
     try:
-        with db.transaction():
-            ingest_batch(db, inbox, "ingest-1", tasks=False)
-        if score:
-            with db.transaction():
-                score_and_queue(db, settings, "score-1")
-    except BaseException:
-        db.close()
-        raise
-    return db
+        import sqlalchemy as sa
+
+        engine = sa.create_engine(f"{base}/postgres", isolation_level="AUTOCOMMIT")
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                with engine.connect() as conn:
+                    conn.exec_driver_sql("create database claimwatch_test")
+                break
+            except sa.exc.OperationalError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.2)
+        engine.dispose()
+        yield f"{base}/claimwatch_test"
+    finally:
+        subprocess.run(
+            _as_postgres(str(PG_BIN / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop"),
+            capture_output=True,
+        )
+        shutil.rmtree(root, ignore_errors=True)
 
 
-def clear_identifiers(inbox: Path) -> set[str]:
-    """Every direct identifier of an inbox (NIR, e-mail, phone, IBAN) as written, compacted
-    and lower-cased: what must never be found in the database, an export or a message."""
-    import polars as pl
-
-    raw: list[pl.Series] = []
-    members = pl.read_csv(inbox / "members.csv", infer_schema=False)
-    raw += [members[column].drop_nulls() for column in ("nir", "email", "phone", "iban")]
-    raw.append(pl.read_csv(inbox / "claims.csv", infer_schema=False)["payee_iban"].drop_nulls())
-    events = pl.read_csv(inbox / "account_events.csv", infer_schema=False)
-    raw.append(events.filter(pl.col("event_type") != "address_change")["new_value"].drop_nulls())
-    raw.append(pl.read_csv(inbox / "breach_list.csv", infer_schema=False)["identifier"])
-    values: set[str] = set()
-    for series in raw:
-        values |= set(series.to_list())
-        values |= set(series.str.replace_all(r"[\s.\-]", "").to_list())
-        values |= set(series.str.to_lowercase().to_list())
-    return {v for v in values if v and len(v) >= 8}
+@pytest.fixture(params=["sqlite", "postgresql"])
+def review_url(request, tmp_path: Path) -> str:
+    """A review store URL on SQLite (a file in tmp) or on the test PostgreSQL server."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'claimwatch.review.sqlite'}"
+    return fresh_postgres_url(request.getfixturevalue("postgres_server"))

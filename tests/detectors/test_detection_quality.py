@@ -18,7 +18,7 @@ from claimwatch.detectors import combine
 from claimwatch.sample_data.generator import generate_inbox
 from claimwatch.scoring.evaluate import evaluate
 from claimwatch.settings import Settings
-from tests.conftest import loaded_database
+from tests.helpers import loaded_database
 
 SEEDS = (7, 2026)
 MEMBERS = 3000

@@ -12,7 +12,7 @@ from claimwatch.detectors import combine
 from claimwatch.detectors.ensemble import DETECTORS, SMALL_SAMPLE_DETECTORS, AnomalyEnsemble, feature_matrix
 from claimwatch.scoring.score import build_features, prepare
 from claimwatch.settings import Settings
-from tests.conftest import loaded_database
+from tests.helpers import loaded_database
 
 FEATURES = ["lines", "amount", "gap", "planted", "age"]
 PLANTED = FEATURES.index("planted")

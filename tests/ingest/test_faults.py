@@ -22,7 +22,7 @@ import duckdb
 import polars as pl
 import pytest
 
-from tests.conftest import TEST_KEY, clear_identifiers
+from tests.helpers import TEST_KEY, clear_identifiers
 
 CLI = [sys.executable, "-m", "claimwatch.cli.main"]
 

@@ -16,10 +16,7 @@ from claimwatch.review.sync import catch_up
 from claimwatch.scoring.score import run_checks, score_and_queue
 from claimwatch.settings import Settings
 from claimwatch.store.db import connect
-from tests.flows import test_review
 from tests.helpers import run_cli
-
-queue_template = test_review.queue_template
 
 
 def test_claim_moved_to_another_member_leaves_its_case(settings: Settings, queue_template: Path, tmp_path):

@@ -11,7 +11,7 @@ import pytest
 
 from claimwatch.scoring.score import DataCheckFailed, run_checks
 from claimwatch.store.db import Database, sql_files, sql_text
-from tests.conftest import loaded_database
+from tests.helpers import loaded_database
 
 CHECKS = sql_files("checks")
 CHECK_NAMES = [Path(f).stem for f in CHECKS]

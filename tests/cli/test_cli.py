@@ -19,10 +19,7 @@ from claimwatch.review.store import open_store
 from claimwatch.review.sync import catch_up
 from claimwatch.settings import Settings
 from claimwatch.store.db import connect, init_database
-from tests.flows import test_review
 from tests.helpers import assert_fails, run_cli
-
-queue_template = test_review.queue_template
 
 
 @pytest.fixture

@@ -17,13 +17,9 @@ import pytest
 from claimwatch.review import queue as review
 from claimwatch.review.export import EXPORT_COLUMNS, export
 from claimwatch.review.store import ReviewError, cases
-from tests.conftest import clear_identifiers
-from tests.flows import test_review
-from tests.flows.test_review import state, top_cases
+from tests.helpers import clear_identifiers, state, top_cases
 
 # the scored database of test_review (built once per session, copied per test)
-queue_template = test_review.queue_template
-queue = test_review.queue
 
 FIRST_COLUMNS = ["rank", "case_id", "member_id", "score", "amount_at_risk", "claim_ids", "reasons", "status"]
 

@@ -23,7 +23,7 @@ from claimwatch.scoring import scaleout
 from claimwatch.scoring.score import build_features, prepare, score_and_queue
 from claimwatch.settings import Settings
 from claimwatch.store.db import connect
-from tests.conftest import TEST_KEY
+from tests.helpers import TEST_KEY
 
 pytest.importorskip("prefect_dask", reason="needs the dask extra: pip install -e '.[dask]'")
 

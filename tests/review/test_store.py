@@ -293,14 +293,3 @@ def test_store_frames_for_analysts(store):
     assert cases["rank"].to_list() == [None, 2, 1, 3]
     assert frames["audit_log"]["action"].to_list() == ["decide"]
     assert frames["case_notes"]["body"].to_list() == ["n"]
-
-
-def set_opened_at(store, when: datetime, case_ids: list[str] | None = None) -> None:
-    """Make cases look opened at ``when`` (tests control the clock of retention)."""
-    from claimwatch.review.store import cases
-
-    query = cases.update().values(opened_at=when)
-    if case_ids is not None:
-        query = query.where(cases.c.case_id.in_(case_ids))
-    with store.write() as conn:
-        conn.execute(query)

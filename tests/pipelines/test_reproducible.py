@@ -6,18 +6,28 @@ import polars as pl
 import pytest
 
 from claimwatch.ingest.load import ingest_batch
-from claimwatch.review.queue import export
+from claimwatch.review.export import export
+from claimwatch.review.store import open_store
+from claimwatch.review.sync import catch_up
 from claimwatch.sample_data.generator import generate_inbox
 from claimwatch.scoring.score import score_and_queue
 from claimwatch.settings import Settings
-from tests.conftest import loaded_database
+from tests.helpers import loaded_database
 
 # written at the time of each run: the only columns that may differ between databases
 TIME_COLUMNS = ("opened_at", "updated_at", "decided_at")
 
 
 def _export_bytes(db, out) -> bytes:
-    export(db, "csv", out, actor="test", status="all")
+    """Write the run's cases to a fresh review store beside the database, as a run's end does,
+    and export the whole queue from it."""
+    settings = Settings(db=db.path, review_db=f"sqlite:///{out.with_suffix('.review.sqlite')}")
+    store = open_store(settings)
+    try:
+        catch_up(db, store)
+        export(store, "csv", out, actor="test", status="all")
+    finally:
+        store.close()
     frame = pl.read_csv(out, infer_schema=False).drop(TIME_COLUMNS, strict=False)
     stripped = out.with_suffix(".stripped.csv")
     frame.write_csv(stripped)

@@ -16,7 +16,7 @@ from claimwatch.ingest.load import ingest_batch
 from claimwatch.settings import Settings
 from claimwatch.store.db import connect
 from claimwatch.store.privacy import PseudonymKeyError
-from tests.conftest import TEST_KEY, clear_identifiers
+from tests.helpers import TEST_KEY, clear_identifiers
 
 IBAN_A = "FR7630006000011234567890189"  # valid (mod 97)
 IBAN_B = "FR7630004000031234567890143"  # valid

@@ -12,8 +12,7 @@ import pytest
 
 from claimwatch.settings import Settings
 from claimwatch.store.db import init_database
-from tests.conftest import TEST_KEY
-from tests.helpers import assert_fails, run_cli
+from tests.helpers import TEST_KEY, assert_fails, run_cli
 
 MEMBERS = """member_id,subscriber_id,birth_date,sex,postcode,contract_start,iban
 M1,S1,1980-05-04,M,75011,2020-01-01,FR7630006000011234567890189

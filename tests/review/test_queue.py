@@ -6,149 +6,26 @@ from __future__ import annotations
 
 import re
 import shutil
-from dataclasses import dataclass
 from importlib.resources import files
 from pathlib import Path
 
-import polars as pl
 import pytest
 
-from claimwatch.ingest.load import ingest_batch
-from claimwatch.publish.analytics import publish_analytics_copy
 from claimwatch.review import queue as review
 from claimwatch.review.export import export
-from claimwatch.review.store import ReviewError, ReviewStore, open_store
-from claimwatch.review.sync import catch_up, pull_review_state, push_run, synced_runs
-from claimwatch.scoring.score import score_and_queue
-from claimwatch.settings import Settings
-from claimwatch.store.db import Database, connect
-from tests.conftest import TEST_KEY
-
-OPEN = "('new', 'in_review', 'needs_info')"
-REVIEW_STATE = (
-    "case_id",
-    "member_id",
-    "status",
-    "assigned_to",
-    "decision",
-    "decided_by",
-    "decided_at",
-    "note",
+from claimwatch.review.store import ReviewError, open_store
+from claimwatch.review.sync import catch_up, pull_review_state, synced_runs
+from claimwatch.store.db import connect
+from tests.helpers import (
+    rescore,
+    review_state,
+    rows,
+    state,
+    top_cases,
+    write_duplicate_line,
 )
 
-_TEMPLATES: dict[Path, Path] = {}
-
-
-def build_queue_db(db_path: Path, inbox: Path, run_id: str = "r1") -> None:
-    """Ingest an inbox and score it into a new database (the test key, no Prefect)."""
-    settings = Settings(db=db_path, inbox=inbox, key=TEST_KEY)
-    db = connect(settings, create=True)
-    try:
-        with db.transaction():
-            ingest_batch(db, inbox, run_id, tasks=False)
-            score_and_queue(db, settings, run_id)
-    finally:
-        db.close()
-
-
-@pytest.fixture(scope="session")
-def queue_template(tmp_path_factory, generated_inbox) -> Path:
-    """The generated inbox ingested and scored once per session (copied by each test)."""
-    # a module-level cache: test modules that import this fixture share one build
-    if generated_inbox not in _TEMPLATES:
-        path = tmp_path_factory.mktemp("queue_template") / "claimwatch.duckdb"
-        build_queue_db(path, generated_inbox)
-        _TEMPLATES[generated_inbox] = path
-    return _TEMPLATES[generated_inbox]
-
-
-@dataclass
-class Queue:
-    """A scored DuckDB file (the run's), its published copy and its review store."""
-
-    db: Database
-    store: ReviewStore
-    settings: Settings
-
-
-def open_queue(settings: Settings, template: Path, url: str | None = None) -> Queue:
-    shutil.copyfile(template, settings.db)
-    publish_analytics_copy(settings)
-    if url:
-        settings.review_db = url
-    db = connect(settings, create=True)
-    store = open_store(settings)
-    catch_up(db, store)  # the template's run reaches the store as a run's end would write it
-    return Queue(db, store, settings)
-
-
-@pytest.fixture
-def queue(settings: Settings, queue_template: Path) -> Queue:
-    """A private copy of the scored database with its SQLite review store."""
-    q = open_queue(settings, queue_template)
-    yield q
-    q.store.close()
-    q.db.close()
-
-
-@pytest.fixture
-def any_queue(settings: Settings, queue_template: Path, review_url: str) -> Queue:
-    """The same on SQLite and on the test PostgreSQL server."""
-    q = open_queue(settings, queue_template, review_url)
-    yield q
-    q.store.close()
-    q.db.close()
-
-
-def rows(db: Database, sql: str, params=None) -> list[tuple]:
-    return db.con.execute(sql, params or []).fetchall()
-
-
-def rescore(q: Queue, run_id: str, inbox: Path | None = None, *, during=None) -> None:
-    """A later run as run.py does it: complete earlier syncs and read decisions into DuckDB,
-    load the new files of an inbox (if any), score the whole history, commit, write the cases
-    to the store. ``during`` runs after the decisions were read (a reviewer acting mid-run)."""
-    with q.db.transaction():
-        catch_up(q.db, q.store)
-        pull_review_state(q.db, q.store)
-        if during:
-            during()
-        if inbox is not None:
-            ingest_batch(q.db, inbox, run_id, tasks=False)
-        score_and_queue(q.db, q.settings, run_id)
-    push_run(q.db, q.store, run_id)
-
-
-def state(q: Queue, status: str = "all") -> dict[str, dict]:
-    return {r["case_id"]: r for r in review.list_cases(q.store, status=status).rows}
-
-
-def review_state(q: Queue) -> dict[str, tuple]:
-    return {c: tuple(r[k] for k in REVIEW_STATE) for c, r in state(q).items()}
-
-
-def top_cases(q: Queue, n: int) -> list[str]:
-    return [r["case_id"] for r in review.list_cases(q.store, limit=n).rows]
-
-
-def write_duplicate_line(inbox_in: Path, member_id: str, out_dir: Path, claim_id: str) -> Path:
-    """Write claims_extra.csv: a member_upload copy of one of the member's noemie lines.
-
-    Same member, care date, act, billed and claimed amount, received 3 days later: the
-    second payment of the same care (DUPLICATE_CLAIM, weight 0.85 as the member sent it)."""
-    claims = pl.read_csv(inbox_in / "claims.csv", infer_schema=False)
-    original = claims.filter((pl.col("member_id") == member_id) & (pl.col("source") == "noemie")).head(1)
-    assert original.height == 1
-    duplicate = original.with_columns(
-        claim_id=pl.lit(claim_id),
-        source=pl.lit("member_upload"),
-        received_date=(pl.col("received_date").str.to_date() + pl.duration(days=3)).cast(pl.String),
-    )
-    out_dir.mkdir(parents=True, exist_ok=True)
-    path = out_dir / "claims_extra.csv"
-    duplicate.write_csv(path)
-    return path
-
+OPEN = "('new', 'in_review', 'needs_info')"
 
 # --------------------------------------------------------------------------- queue shape
 

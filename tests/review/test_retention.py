@@ -10,13 +10,7 @@ import pytest
 
 from claimwatch.review import queue as review
 from claimwatch.review.retention import purge
-from tests.flows import test_review
-from tests.flows.test_review import rescore, rows, state, top_cases
-from tests.flows.test_store import set_opened_at
-
-queue_template = test_review.queue_template
-queue = test_review.queue
-any_queue = test_review.any_queue
+from tests.helpers import rescore, rows, set_opened_at, state, top_cases, write_duplicate_line
 
 NOW = datetime(2027, 6, 1, tzinfo=UTC)
 GONE = {"store": 0, "notes": 0, "mirror": 0, "case_claims": 0, "member_scores": 0, "claim_scores": 0}
@@ -139,7 +133,7 @@ def test_member_keeping_a_case_keeps_its_scores(queue, generated_inbox, tmp_path
     )
     closed = next(c for c, r in state(queue).items() if r["member_id"] == member)
     review.decide(queue.store, closed, "legitimate", actor="carol")
-    test_review.write_duplicate_line(generated_inbox, member, tmp_path / "inbox2", "CDUP0000001")
+    write_duplicate_line(generated_inbox, member, tmp_path / "inbox2", "CDUP0000001")
     rescore(queue, "r2", tmp_path / "inbox2")
     reopened = next(c for c, r in state(queue).items() if r["member_id"] == member and c != closed)
     assert state(queue)[reopened]["previous_case_id"] == closed

@@ -17,8 +17,7 @@ from prefect.client.schemas.objects import StateType
 from claimwatch.pipelines.run import RunSummary, claimwatch_run
 from claimwatch.settings import Settings
 from claimwatch.store.db import init_database
-from tests.conftest import TEST_KEY
-from tests.flows.test_review import write_duplicate_line
+from tests.helpers import TEST_KEY, write_duplicate_line
 
 pytestmark = pytest.mark.slow
 

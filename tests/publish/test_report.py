@@ -11,11 +11,7 @@ from claimwatch.publish.analytics import publish_analytics_copy
 from claimwatch.publish.report import CONTEXT_REASONS, _rows, write_report
 from claimwatch.review import queue as review
 from claimwatch.review.sync import pull_review_state
-from tests.flows import test_review
-from tests.flows.test_review import top_cases
-
-queue_template = test_review.queue_template
-queue = test_review.queue
+from tests.helpers import top_cases
 
 
 def test_amounts_by_primary_reason_add_up_to_the_headline(queue):
