@@ -169,8 +169,9 @@ def _import_legacy_audit(db: Database, store: ReviewStore) -> int:
 
 
 def review_state(store: ReviewStore) -> pl.DataFrame:
-    """Every case's review state (case id, status, assignment, decision) as in the store now."""
-    columns = ("case_id", *REVIEW_COLUMNS)
+    """Every case's review state (case id, status, assignment, decision) as in the store now,
+    with the lines and amount the reviewers saw."""
+    columns = ("case_id", *REVIEW_COLUMNS, "claim_ids", "amount_at_risk")
     with store.read() as conn:
         rows = conn.execute(sa.select(*[cases.c[c] for c in columns]).order_by(cases.c.case_id)).all()
     return pl.DataFrame(rows, schema={c: CASE_SCHEMA[c] for c in columns}, orient="row")

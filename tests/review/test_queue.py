@@ -122,14 +122,25 @@ def test_rescore_of_the_same_data_keeps_reviewers_work(any_queue):
     assert synced_runs(q.store) == {"r1", "r2"}
 
 
-def test_a_decision_taken_while_a_run_scores_is_kept(queue):
-    top = top_cases(queue, 1)[0]
+def test_a_decision_taken_while_a_run_scores_is_kept(queue, generated_inbox, tmp_path):
+    # a queued member with a noemie line: the run brings a new suspicious line for them
+    candidates = [
+        r
+        for r in review.list_cases(queue.store).rows
+        if rows(
+            queue.db,
+            "select count(*) from claims where member_id = ? and source = 'noemie'",
+            [r["member_id"]],
+        )[0][0]
+    ]
+    top, member = candidates[0]["case_id"], candidates[0]["member_id"]
     closed_content = {k: v for k, v in state(queue)[top].items() if k != "rank"}
+    write_duplicate_line(generated_inbox, member, tmp_path / "inbox2", "CDUP0000001")
 
     def reviewer_decides():  # after the run read the decisions, before it writes its cases
         review.decide(queue.store, top, "fraud", actor="carol", note="called the member")
 
-    rescore(queue, "r2", during=reviewer_decides)
+    rescore(queue, "r2", tmp_path / "inbox2", during=reviewer_decides)
 
     after = state(queue)[top]
     assert (after["status"], after["decision"], after["note"]) == (
@@ -137,16 +148,23 @@ def test_a_decision_taken_while_a_run_scores_is_kept(queue):
         "fraud",
         "called the member",
     )
-    # the run still thought the case open and re-scored it; the store kept what was decided on
-    assert {k: after[k] for k in ("score", "reasons", "claim_ids", "last_run_id")} == {
-        k: closed_content[k] for k in ("score", "reasons", "claim_ids", "last_run_id")
+    # the run still thought the case open, re-scored it and attached the new line to it in DuckDB;
+    # the store kept what was decided on
+    assert "CDUP0000001" in rows(queue.db, "select claim_ids from cases where case_id = ?", [top])[0][0]
+    assert {k: after[k] for k in ("score", "reasons", "claim_ids", "amount_at_risk", "last_run_id")} == {
+        k: closed_content[k] for k in ("score", "reasons", "claim_ids", "amount_at_risk", "last_run_id")
     }
     assert after["rank"] is None and review.list_cases(queue.store).rows[0]["rank"] == 1
-    # the next run reads the decision into DuckDB before it scores
-    with queue.db.transaction():
-        assert pull_review_state(queue.db, queue.store) == 1
-    assert rows(queue.db, "select status, rank from cases where case_id = ?", [top]) == [
-        ("closed_fraud", None)
+
+    # the next run reads the decision first: the line nobody decided on opens a new linked case
+    rescore(queue, "r3")
+
+    assert rows(queue.db, "select status, rank, claim_ids from cases where case_id = ?", [top]) == [
+        ("closed_fraud", None, closed_content["claim_ids"])
+    ]
+    new = [r for c, r in state(queue).items() if r["member_id"] == member and c != top]
+    assert [(r["status"], r["previous_case_id"], r["claim_ids"]) for r in new] == [
+        ("new", top, "CDUP0000001")
     ]
 
 

@@ -101,6 +101,11 @@ def test_sqlite_store_is_private_and_in_wal_mode(tmp_path):
     assert path.exists() and stat.S_IMODE(os.stat(path).st_mode) == 0o600
     with s.read() as conn:
         assert conn.exec_driver_sql("pragma journal_mode").scalar() == "wal"
+    with s.write() as conn:
+        conn.exec_driver_sql("insert into case_syncs values ('r1', '2026-01-01 00:00:00', 0)")
+        # the write-ahead log holds the same data: as private as the file
+        wal = tmp_path / "claimwatch.review.sqlite-wal"
+        assert stat.S_IMODE(os.stat(wal).st_mode) == 0o600
     s.close()
 
 
