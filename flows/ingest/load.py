@@ -219,7 +219,6 @@ def _load_one_file(
         if progress:
             progress(f.name, "read")
         result.rows_read, result.warnings = reader.read(f.path, f.file_format, contract, scan, f.compressed)
-        reader.transfer(db.con)
         result.seconds["read"] = time.perf_counter() - t0
     except FileRejected as exc:
         result.status, result.reason = "rejected", exc.reason
@@ -233,7 +232,8 @@ def _load_one_file(
     t1 = time.perf_counter()
     if progress:
         progress(f.name, "validate")
-    stage(db, contract)
+    with reader.transfer(db.con):
+        stage(db, contract)
     result.seconds["validate"] = time.perf_counter() - t1
     t2 = time.perf_counter()
     if progress:
@@ -312,7 +312,7 @@ def ingest_batch(
             summary.files.append(loader(db, f, run_id, progress, reader=reader))
     finally:
         reader.close()
-    for name in ("raw_input", "raw_rejects", "stg_checked"):
+    for name in ("raw_rejects", "stg_checked"):
         db.con.execute(f"drop table if exists {name}")
     pause_point("ingest")
     summary.seconds["files"] = time.perf_counter() - t0

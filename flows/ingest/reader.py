@@ -17,6 +17,8 @@ import gzip
 import hashlib
 import re
 import zlib
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -343,10 +345,12 @@ class FileReader:
             con.unregister("cw_reject_lines")
         return warnings
 
-    def transfer(self, main: duckdb.DuckDBPyConnection) -> None:
-        """Copy the finished, hashed rows into the run's connection (temp tables ``raw_input``
-        and ``raw_rejects``), numbering each row with its physical line on the way: line = line
-        of the last break at or before the row's position + the rows since."""
+    @contextmanager
+    def transfer(self, main: duckdb.DuckDBPyConnection) -> Iterator[None]:
+        """Hand the finished, hashed rows to the run's connection: temp table ``raw_rejects`` and
+        view ``raw_input``, a stream read once by the statement that stages it (no extra copy).
+        Each row gets its physical line on the way: the line of the last break at or before its
+        position, plus the rows since."""
         con = self.con
         breaks = con.execute("select count(*), min(line) from line_breaks").fetchall()[0]
         positioned = "select rowid - (select min(rowid) from raw_read) as pos, * from raw_read"
@@ -358,12 +362,17 @@ class FileReader:
                 f"select b.line + (p.pos - b.pos) as _line, p.* exclude (pos) from ({positioned}) as p "
                 "asof join line_breaks as b on p.pos >= b.pos"
             )
-        for source, target in ((query, "raw_input"), ("select * from raw_rejects", "raw_rejects")):
-            stream = con.sql(source).arrow()
-            main.register("cw_transfer", stream)
-            try:
-                main.execute(f"create or replace temp table {target} as select * from cw_transfer")
-            finally:
-                main.unregister("cw_transfer")
-        for name in ("raw_read", "raw_rejects", "line_breaks"):
-            con.execute(f"drop table if exists {name}")
+        main.register("cw_rejects_stream", con.sql("select * from raw_rejects").arrow())
+        try:
+            main.execute("create or replace temp table raw_rejects as select * from cw_rejects_stream")
+        finally:
+            main.unregister("cw_rejects_stream")
+        main.register("cw_raw_stream", con.sql(query).arrow())
+        main.execute("create or replace temp view raw_input as select * from cw_raw_stream")
+        try:
+            yield
+        finally:
+            main.execute("drop view if exists raw_input")
+            main.unregister("cw_raw_stream")
+            for name in ("raw_read", "raw_rejects", "line_breaks"):
+                con.execute(f"drop table if exists {name}")
