@@ -13,6 +13,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
+import duckdb
 from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 
@@ -143,7 +144,15 @@ def stage(db: Database, contract: FileContract) -> None:
     # a view: typing, checks and the member check materialise once, in stg_checked
     con.execute("create or replace temp view stg as " + sql_text(f"staging/stg_{contract.kind}.sql"))
     checked = "load/checked_with_member.sql" if contract.names_member else "load/checked.sql"
-    con.execute("create or replace temp table stg_checked as " + sql_text(checked))
+    # every staged row carries its line: DuckDB need not keep (and buffer) the input order
+    con.execute("set preserve_insertion_order = false")
+    try:
+        con.execute("create or replace temp table stg_checked as " + sql_text(checked))
+    finally:
+        try:
+            con.execute("reset preserve_insertion_order")
+        except duckdb.Error:  # an aborted transaction: the failure above is the one to report
+            pass
 
 
 def _quarantine_structural(db: Database, f: InboxFile, sha: str, run_id: str) -> None:

@@ -372,7 +372,12 @@ class FileReader:
         try:
             yield
         finally:
-            main.execute("drop view if exists raw_input")
+            # after a failure (out of memory...) the run's transaction is aborted: the cleanup
+            # must not hide the failure behind "transaction is aborted"
+            try:
+                main.execute("drop view if exists raw_input")
+            except duckdb.Error:
+                pass
             main.unregister("cw_raw_stream")
             for name in ("raw_read", "raw_rejects", "line_breaks"):
                 con.execute(f"drop table if exists {name}")
