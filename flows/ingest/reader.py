@@ -376,8 +376,8 @@ class FileReader:
             # must not hide the failure behind "transaction is aborted"
             try:
                 main.execute("drop view if exists raw_input")
+                main.unregister("cw_raw_stream")
             except duckdb.Error:
                 pass
-            main.unregister("cw_raw_stream")
             for name in ("raw_read", "raw_rejects", "line_breaks"):
                 con.execute(f"drop table if exists {name}")
