@@ -154,6 +154,14 @@ def _sanitised(exc: Exception) -> str:
     return f"{first} (line {line.group(1)})" if line and "line" not in first.lower() else first
 
 
+def _raise_if_resource(exc: duckdb.Error) -> None:
+    """Memory or disk running out is the machine's failure, not the file's: never a rejection
+    (a rejected file is skipped for good), the run fails and says what to change."""
+    text = str(exc).lower()
+    if isinstance(exc, duckdb.OutOfMemoryException) or "no space left" in text or "disk full" in text:
+        raise exc
+
+
 def _quote(path: Path) -> str:
     return "'" + str(path).replace("'", "''") + "'"
 
@@ -240,12 +248,14 @@ class FileReader:
             try:
                 columns = [c[0] for c in con.execute(f"describe select * from {source}").fetchall()]
             except duckdb.Error as exc:
+                _raise_if_resource(exc)
                 raise FileRejected(f"not a readable CSV file: {_sanitised(exc)}") from None
         else:
             source = f"read_parquet({_quote(path)})"
             try:
                 columns = [c[0] for c in con.execute(f"describe select * from {source}").fetchall()]
             except duckdb.Error as exc:
+                _raise_if_resource(exc)
                 raise FileRejected(f"not a readable Parquet file: {_sanitised(exc)}") from None
         normalised = {c: c.strip().lower().lstrip("\ufeff") for c in columns}
         present = set(normalised.values())
@@ -284,6 +294,7 @@ class FileReader:
                     "create temp table raw_rejects (line bigint, column_name varchar, error_type varchar)"
                 )
         except duckdb.Error as exc:
+            _raise_if_resource(exc)
             raise FileRejected(f"not a readable {file_format.upper()} file: {_sanitised(exc)}") from None
         finally:
             con.execute("drop view if exists raw_source")
