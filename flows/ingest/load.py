@@ -13,6 +13,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
+import duckdb
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 
@@ -141,7 +142,15 @@ def stage(db: Database, contract: FileContract) -> None:
     # a view: typing, checks and the member check materialise once, in stg_checked
     con.execute("create or replace temp view stg as " + sql_text(f"staging/stg_{contract.kind}.sql"))
     checked = "load/checked_with_member.sql" if contract.names_member else "load/checked.sql"
-    con.execute("create or replace temp table stg_checked as " + sql_text(checked))
+    # every staged row carries its line: DuckDB need not keep (and buffer) the input order
+    con.execute("set preserve_insertion_order = false")
+    try:
+        con.execute("create or replace temp table stg_checked as " + sql_text(checked))
+    finally:
+        try:
+            con.execute("reset preserve_insertion_order")
+        except duckdb.Error:  # an aborted transaction: the failure above is the one to report
+            pass
 
 
 def _quarantine_structural(db: Database, f: InboxFile, sha: str, run_id: str) -> None:
@@ -217,7 +226,6 @@ def _load_one_file(
         if progress:
             progress(f.name, "read")
         result.rows_read, result.warnings = reader.read(f.path, f.file_format, contract, scan, f.compressed)
-        reader.transfer(db.con)
         result.seconds["read"] = time.perf_counter() - t0
     except FileRejected as exc:
         result.status, result.reason = "rejected", exc.reason
@@ -231,7 +239,8 @@ def _load_one_file(
     t1 = time.perf_counter()
     if progress:
         progress(f.name, "validate")
-    stage(db, contract)
+    with reader.transfer(db.con):
+        stage(db, contract)
     result.seconds["validate"] = time.perf_counter() - t1
     t2 = time.perf_counter()
     if progress:
@@ -309,7 +318,7 @@ def ingest_batch(
             summary.files.append(loader(db, f, run_id, progress, reader=reader))
     finally:
         reader.close()
-    for name in ("raw_input", "raw_rejects", "stg_checked"):
+    for name in ("raw_rejects", "stg_checked"):
         db.con.execute(f"drop table if exists {name}")
     pause_point("ingest")
     summary.seconds["files"] = time.perf_counter() - t0

@@ -17,6 +17,8 @@ import gzip
 import hashlib
 import re
 import zlib
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -152,6 +154,14 @@ def _sanitised(exc: Exception) -> str:
     return f"{first} (line {line.group(1)})" if line and "line" not in first.lower() else first
 
 
+def _raise_if_resource(exc: duckdb.Error) -> None:
+    """Memory or disk running out is the machine's failure, not the file's: never a rejection
+    (a rejected file is skipped for good), the run fails and says what to change."""
+    text = str(exc).lower()
+    if isinstance(exc, duckdb.OutOfMemoryException) or "no space left" in text or "disk full" in text:
+        raise exc
+
+
 def _quote(path: Path) -> str:
     return "'" + str(path).replace("'", "''") + "'"
 
@@ -238,12 +248,14 @@ class FileReader:
             try:
                 columns = [c[0] for c in con.execute(f"describe select * from {source}").fetchall()]
             except duckdb.Error as exc:
+                _raise_if_resource(exc)
                 raise FileRejected(f"not a readable CSV file: {_sanitised(exc)}") from None
         else:
             source = f"read_parquet({_quote(path)})"
             try:
                 columns = [c[0] for c in con.execute(f"describe select * from {source}").fetchall()]
             except duckdb.Error as exc:
+                _raise_if_resource(exc)
                 raise FileRejected(f"not a readable Parquet file: {_sanitised(exc)}") from None
         normalised = {c: c.strip().lower().lstrip("\ufeff") for c in columns}
         present = set(normalised.values())
@@ -282,6 +294,7 @@ class FileReader:
                     "create temp table raw_rejects (line bigint, column_name varchar, error_type varchar)"
                 )
         except duckdb.Error as exc:
+            _raise_if_resource(exc)
             raise FileRejected(f"not a readable {file_format.upper()} file: {_sanitised(exc)}") from None
         finally:
             con.execute("drop view if exists raw_source")
@@ -343,10 +356,12 @@ class FileReader:
             con.unregister("cw_reject_lines")
         return warnings
 
-    def transfer(self, main: duckdb.DuckDBPyConnection) -> None:
-        """Copy the finished, hashed rows into the run's connection (temp tables ``raw_input``
-        and ``raw_rejects``), numbering each row with its physical line on the way: line = line
-        of the last break at or before the row's position + the rows since."""
+    @contextmanager
+    def transfer(self, main: duckdb.DuckDBPyConnection) -> Iterator[None]:
+        """Hand the finished, hashed rows to the run's connection: temp table ``raw_rejects`` and
+        view ``raw_input``, a stream read once by the statement that stages it (no extra copy).
+        Each row gets its physical line on the way: the line of the last break at or before its
+        position, plus the rows since."""
         con = self.con
         breaks = con.execute("select count(*), min(line) from line_breaks").fetchall()[0]
         positioned = "select rowid - (select min(rowid) from raw_read) as pos, * from raw_read"
@@ -358,12 +373,22 @@ class FileReader:
                 f"select b.line + (p.pos - b.pos) as _line, p.* exclude (pos) from ({positioned}) as p "
                 "asof join line_breaks as b on p.pos >= b.pos"
             )
-        for source, target in ((query, "raw_input"), ("select * from raw_rejects", "raw_rejects")):
-            stream = con.sql(source).arrow()
-            main.register("cw_transfer", stream)
+        main.register("cw_rejects_stream", con.sql("select * from raw_rejects").arrow())
+        try:
+            main.execute("create or replace temp table raw_rejects as select * from cw_rejects_stream")
+        finally:
+            main.unregister("cw_rejects_stream")
+        main.register("cw_raw_stream", con.sql(query).arrow())
+        main.execute("create or replace temp view raw_input as select * from cw_raw_stream")
+        try:
+            yield
+        finally:
+            # after a failure (out of memory...) the run's transaction is aborted: the cleanup
+            # must not hide the failure behind "transaction is aborted"
             try:
-                main.execute(f"create or replace temp table {target} as select * from cw_transfer")
-            finally:
-                main.unregister("cw_transfer")
-        for name in ("raw_read", "raw_rejects", "line_breaks"):
-            con.execute(f"drop table if exists {name}")
+                main.execute("drop view if exists raw_input")
+                main.unregister("cw_raw_stream")
+            except duckdb.Error:
+                pass
+            for name in ("raw_read", "raw_rejects", "line_breaks"):
+                con.execute(f"drop table if exists {name}")

@@ -130,7 +130,12 @@ create or replace temp macro cw_looks_like_identifier(v) as regexp_matches(
 -- value that looks like an identifier is masked before anything is materialised (staging
 -- then quarantines its line). Typed columns (dates, amounts, enums) need no mask here: a
 -- value that breaks their shape is quarantined and masked in its copy (cw_redact).
-create or replace temp macro cw_guard(v) as case when cw_looks_like_identifier(v) then '[redacted]' else v end;
+-- (the shortest such value is an e-mail, with its '@', or a 10-digit phone: shorter values
+-- without '@' skip the regular expression)
+create or replace temp macro cw_guard(v) as case
+    when (strlen(v) >= 10 or contains(v, '@')) and cw_looks_like_identifier(v) then '[redacted]'
+    else v
+end;
 
 -- the redaction of every copy kept of a quarantined line's values: also a bare 9-digit
 -- number, the form a phone takes once a spreadsheet drops its leading zero

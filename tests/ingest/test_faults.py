@@ -171,3 +171,10 @@ def test_files_are_private_and_hold_no_clear_identifier(small_inbox, api_url, tm
     assert len(secrets) > 100
     assert _leaks(db.parent, secrets) == []
     assert _leaks(Path(os.environ["PREFECT_HOME"]), secrets) == []
+    # the test server's own database (flow runs, task runs, logs, artifacts) lives elsewhere
+    from prefect.settings import PREFECT_API_DATABASE_CONNECTION_URL
+
+    url = PREFECT_API_DATABASE_CONNECTION_URL.value() or ""
+    prefect_db = Path(url.split(":///", 1)[1]) if ":///" in url else None
+    assert prefect_db is not None and prefect_db.exists(), url
+    assert _leaks(prefect_db.parent, secrets) == []

@@ -14,7 +14,7 @@ import pytest
 from claimwatch.review import queue as review
 from claimwatch.review.export import export
 from claimwatch.review.store import ReviewError, open_store
-from claimwatch.review.sync import catch_up, pull_review_state, synced_runs
+from claimwatch.review.sync import catch_up, synced_runs
 from claimwatch.store.db import connect
 from tests.helpers import (
     rescore,
