@@ -8,6 +8,7 @@ actions with the logged-in user's name."""
 from __future__ import annotations
 
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
@@ -23,6 +24,9 @@ from claimwatch.web.auth import LoginRequired, session_secret
 from claimwatch.web.pages import SecurityHeaders, http_error, server_error, templates, to_login
 
 SESSION_COOKIE = "claimwatch_session"
+# the package's own files (resolved: an editable install links each file, and StaticFiles
+# refuses a link that points out of its directory)
+STATIC = Path(__file__).resolve().parent / "static"
 
 
 def create_app(settings: Settings | None = None) -> Starlette:
@@ -38,7 +42,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
 
     app = Starlette(
         debug=False,
-        routes=[*routes.ROUTES, Mount("/static", StaticFiles(packages=[("claimwatch.web", "static")]))],
+        routes=[*routes.ROUTES, Mount("/static", StaticFiles(directory=STATIC))],
         middleware=[
             Middleware(SecurityHeaders),
             Middleware(
