@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime
 from decimal import Decimal
 from zoneinfo import ZoneInfo
@@ -52,4 +53,12 @@ def paris(value: datetime) -> datetime:
     return value.astimezone(PARIS)
 
 
-FILTERS = {"number": number, "money": money, "day": day, "moment": moment}
+_ISO_DATE = re.compile(r"\b(\d{4})-(\d{2})-(\d{2})\b")
+
+
+def fr_dates(text: str | None) -> str:
+    """ISO dates inside a sentence (the detectors' reasons) as dd/mm/yyyy."""
+    return _ISO_DATE.sub(r"\3/\2/\1", text or "")
+
+
+FILTERS = {"number": number, "money": money, "day": day, "moment": moment, "fr_dates": fr_dates}

@@ -37,6 +37,13 @@ REASON = {
     "ANOMALOUS_PROFILE": "Profil atypique (ensemble PyOD)",
     "BREACH_EXPOSED": "Identifiants dans une fuite de données",
 }
+RUN_STATUS = {
+    "running": "en cours",
+    "committed": "validée",
+    "completed": "terminée",
+    "failed": "échouée",
+    "publish_failed": "publication échouée",
+}
 SORT = {
     "rank": "Rang",
     "-score": "Score décroissant",

@@ -34,6 +34,7 @@ CHROMIUM_ARGS = [
 # screenshots of the main pages, kept after the run for a person to look at (gitignored)
 ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts" / "web"
 RUN_ID = "20261201T020000-abc123"
+SCHEME_ID = "SCH-TEST-1"
 USERS = {
     "alice": ("reviewer", "alice-correct-horse-1"),
     "bruno": ("reviewer", "bruno-correct-horse-2"),
@@ -111,6 +112,7 @@ def _record_run_and_report(settings: Settings, inbox: str) -> None:
                 "amount_at_risk": float(sum(r["amount_at_risk"] for r in load)),
             },
         }
+        _group_a_scheme(store)
         started = datetime(2026, 12, 1, 2, tzinfo=UTC)
         record_run(db, RUN_ID, "claimwatch-run", "completed", inbox, summary, started)
     finally:
@@ -118,6 +120,19 @@ def _record_run_and_report(settings: Settings, inbox: str) -> None:
         db.close()
     publish_analytics_copy(settings)
     write_report(settings.resolved_analytics_db, settings.resolved_report_dir, RUN_ID, summary)
+
+
+def _group_a_scheme(store) -> None:
+    """Put the two least suspicious open cases in one scheme, as a run that links cases writes
+    ``scheme_id`` (the scoring of this branch links none yet); no other test touches them."""
+    import sqlalchemy as sa
+
+    from claimwatch.review.queue import list_cases
+    from claimwatch.review.store import cases
+
+    ids = [r["case_id"] for r in list_cases(store, sort="-rank", limit=2).rows]
+    with store.write() as conn:
+        conn.execute(sa.update(cases).where(cases.c.case_id.in_(ids)).values(scheme_id=SCHEME_ID))
 
 
 def _add_users(settings: Settings) -> None:

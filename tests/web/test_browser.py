@@ -15,7 +15,7 @@ from claimwatch.review import queue as review
 from claimwatch.review.export import EXPORT_COLUMNS
 from claimwatch.review.users import MAX_FAILED_LOGINS, get_user
 from tests.conftest import clear_identifiers
-from tests.web.conftest import RUN_ID, claimwatch, screenshot
+from tests.web.conftest import RUN_ID, SCHEME_ID, claimwatch, screenshot
 
 
 def login(context, site, name: str, password: str | None = None, path: str = "/queue"):
@@ -295,3 +295,20 @@ def test_headers_cookie_error_pages_and_reports(site, context):
     page.wait_for_url(f"**/reports/report_{RUN_ID}.html")
     assert f"claimwatch run {RUN_ID}" in page.locator("h1").inner_text()
     assert "Traceback" not in site.log.read_text()
+
+
+def test_a_whole_scheme_is_decided_at_once(site, context):
+    members = open_cases(site, scheme=SCHEME_ID).rows
+    assert len(members) == 2
+    first, other = members[0]["case_id"], members[1]["case_id"]
+    page = login(context, site, "bruno", path=f"/cases/{first}")
+    panel = page.locator("#scheme-form").locator("..")
+    assert panel.locator(f"a[href='/cases/{other}']").count() == 1  # the scheme's other member
+    page.once("dialog", lambda dialog: dialog.accept())  # "decide every open case of the scheme?"
+    page.select_option("#scheme-decision", "legitimate")
+    page.fill("#scheme-note", "Même foyer, changement de banque déclaré par courrier.")
+    page.click("#scheme-form button[type=submit]")
+    assert f"Réseau {SCHEME_ID} : 2 dossier(s) décidé(s)." in page.locator(".flash.ok").inner_text()
+    closed = open_cases(site, scheme=SCHEME_ID, status="closed").rows
+    assert {r["case_id"] for r in closed} == {first, other}
+    assert {(r["status"], r["decided_by"]) for r in closed} == {("closed_legitimate", "bruno")}
