@@ -677,18 +677,31 @@ def serve(db: DbOption = None, inbox: InboxOption = None) -> None:
 # --------------------------------------------------------------------------- web app
 
 
+def _users(settings: Settings, fn):
+    """Run ``fn(store)`` on the review store; a refusal is one ``error:`` line (and, unlike
+    ``_with_store``, costs no import of the scoring room)."""
+    from claimwatch.review.store import ReviewError, open_store
+
+    try:
+        store = open_store(settings)
+        try:
+            return fn(store)
+        finally:
+            store.close()
+    except ReviewError as exc:
+        _fail(str(exc))
+
+
 def _read_password(from_stdin: bool) -> str:
     """The new user's password: one line of stdin, or typed twice at a prompt (never echoed)."""
-    from claimwatch.review.store import ReviewError
-
     if from_stdin:
         password = sys.stdin.readline().rstrip("\r\n")
     else:
         password = getpass.getpass("password: ")
         if getpass.getpass("password again: ") != password:
-            raise ReviewError("the two passwords differ")
+            _fail("the two passwords differ")
     if not password:
-        raise ReviewError("no password given")
+        _fail("no password given")
     return password
 
 
@@ -705,11 +718,8 @@ def users_add(
     from claimwatch.review.users import add_user
 
     settings = _settings(db)
-    try:
-        password = _read_password(password_stdin)
-    except _known_errors() as exc:
-        _fail(str(exc))
-    user = _with_store(settings, lambda s: add_user(s, name, role, password, actor=_actor(None)))
+    password = _read_password(password_stdin)
+    user = _users(settings, lambda s: add_user(s, name, role, password, actor=_actor(None)))
     console.print(f"user {user['name']} added ({user['role']})", highlight=False)
 
 
@@ -718,7 +728,7 @@ def users_list(db: DbOption = None) -> None:
     """List the web app's users, their role and lock."""
     from claimwatch.review.users import list_users
 
-    for u in _with_store(_settings(db), list_users):
+    for u in _users(_settings(db), list_users):
         lock = f", locked until {u['locked_until']:%Y-%m-%d %H:%M} UTC" if u["locked_until"] else ""
         console.print(f"{u['name']}  {u['role']}{lock}", highlight=False)
 

@@ -35,6 +35,7 @@ from claimwatch.web.format import PARIS
 from claimwatch.web.pages import render
 
 PAGE_SIZE = 50
+MAX_PASSWORD = 1024
 _CASE_ID = re.compile(r"^[A-Za-z0-9_-]{1,32}$")
 _SCHEME_ID = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
 EXPORT_TYPES = {
@@ -90,7 +91,9 @@ async def login(request: Request) -> Response:
     name = str(form.get("username") or "").strip()
     password = str(form.get("password") or "")
     target = safe_next(str(form.get("next") or ""))
-    user = await run_in_threadpool(verify_user, _store(request), name, password) if name else None
+    # an absurd password is refused before hashing (Argon2 on megabytes would tie a worker up)
+    plausible = name and len(name) <= 64 and len(password) <= MAX_PASSWORD
+    user = await run_in_threadpool(verify_user, _store(request), name, password) if plausible else None
     if user is None:
         context = {"next": target, "username": name, "error": True, "max_failed": MAX_FAILED_LOGINS}
         return render(request, "login.html", context, status=401)

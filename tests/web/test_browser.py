@@ -312,3 +312,26 @@ def test_a_whole_scheme_is_decided_at_once(site, context):
     closed = open_cases(site, scheme=SCHEME_ID, status="closed").rows
     assert {r["case_id"] for r in closed} == {first, other}
     assert {(r["status"], r["decided_by"]) for r in closed} == {("closed_legitimate", "bruno")}
+
+
+def test_users_add_refuses_a_taken_name_in_one_line(site):
+    result = claimwatch(
+        "users",
+        "add",
+        "alice",
+        "--role",
+        "lead",
+        "--password-stdin",
+        "--db",
+        site.db,
+        stdin="another-password-123\n",
+        check=False,
+    )
+    assert result.returncode == 1
+    assert result.stderr.strip() == "error: user alice exists already"
+    assert "another-password-123" not in result.stdout + result.stderr
+    store = site.store()
+    try:
+        assert get_user(store, "alice")["role"] == "reviewer"  # unchanged
+    finally:
+        store.close()
