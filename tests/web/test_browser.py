@@ -11,6 +11,8 @@ import json
 import re
 from urllib.parse import urlsplit
 
+import openpyxl
+
 from claimwatch.review import queue as review
 from claimwatch.review.export import EXPORT_COLUMNS
 from claimwatch.review.users import MAX_FAILED_LOGINS, get_user
@@ -205,6 +207,12 @@ def test_reviewer_cannot_export_or_see_workload_lead_can(site, context, browser,
         finally:
             store.close()
         assert exports and exports[-1]["row_count"] == len(rows) - 1
+        with lead.expect_download() as download:
+            lead.click("#export-form button[value=xlsx]")
+        assert download.value.suggested_filename.endswith(".xlsx")
+        workbook = openpyxl.load_workbook(io.BytesIO(download.value.path().read_bytes()))
+        assert "cases" in workbook.sheetnames and "cases" in workbook["cases"].tables
+        assert workbook["cases"].max_row - 1 == len(rows) - 1
 
         # the lead moves one of alice's cases to bruno, with a reason that reaches the audit log
         lead.goto(f"{site.url}/workload")

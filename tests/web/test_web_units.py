@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from datetime import UTC, date, datetime
 from decimal import Decimal
 
@@ -64,3 +65,35 @@ def test_after_login_only_local_paths():
     assert safe_next("/cases/CASE-1") == "/cases/CASE-1"
     for target in ("https://evil.example/", "//evil.example/", "/\\evil.example", "", None, "cases"):
         assert safe_next(target) == "/queue"
+
+
+@pytest.mark.filterwarnings("ignore:Using `httpx` with `starlette.testclient`")
+def test_a_crash_shows_neither_traceback_nor_data(tmp_path, monkeypatch):
+    from starlette.testclient import TestClient
+
+    from claimwatch.review.store import open_store
+    from claimwatch.review.users import add_user
+    from claimwatch.web import routes
+    from claimwatch.web.app import create_app
+
+    settings = Settings(db=tmp_path / "claimwatch.duckdb")
+    store = open_store(settings)
+    add_user(store, "alice", "reviewer", "alice-correct-horse-1")
+    store.close()
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("boom on CASE-0000042 of member M12345678")
+
+    monkeypatch.setattr(routes.review, "get_case", broken)
+    with TestClient(create_app(settings), raise_server_exceptions=False) as client:
+        login = client.get("/login")
+        token = re.search(r'name="csrf_token" value="([^"]+)"', login.text).group(1)
+        client.post(
+            "/login", data={"username": "alice", "password": "alice-correct-horse-1", "csrf_token": token}
+        )
+        response = client.get("/cases/CASE-0000042")
+    assert response.status_code == 500
+    assert "Erreur 500" in response.text
+    for leak in ("Traceback", "RuntimeError", "boom", "M12345678"):
+        assert leak not in response.text
+    assert response.headers["x-frame-options"] == "DENY"  # the error page carries the headers too
