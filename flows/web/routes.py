@@ -313,8 +313,8 @@ def _case_data(store, case_id: str, actor: str) -> dict:
     }
 
 
-def _may_act(user: dict, case: dict) -> bool:
-    """A reviewer acts on unassigned cases and their own; a lead on any."""
+def _may_assign(user: dict, case: dict) -> bool:
+    """A reviewer assigns unassigned cases and their own; only a lead reassigns another's."""
     return user["role"] == "lead" or case["assigned_to"] in (None, user["name"])
 
 
@@ -332,21 +332,22 @@ async def case_page(request: Request) -> Response:
         "user": user,
         **data,
         "is_open": case["status"] in review.OPEN,
-        "may_act": _may_act(user, case),
+        "may_assign": _may_assign(user, case),
         "back": _referring_queue(request),
     }
     return render(request, "case.html", context)
 
 
-async def _case_action(request: Request, action) -> Response:
+async def _case_action(request: Request, action, *, assigning: bool = False) -> Response:
     """Run one action on a case for the logged-in user; a refused action is a message, not a crash."""
     user = current_user(request)
     case_id = _case_id(request.path_params["case_id"])
     form = await checked_form(request)
     store = _store(request)
-    owners = await run_in_threadpool(queries.case_assignees, store, [case_id])
-    if case_id in owners and not _may_act(user, {"assigned_to": owners[case_id]}):
-        raise HTTPException(403, "only a lead acts on another reviewer's case")
+    if assigning:
+        owners = await run_in_threadpool(queries.case_assignees, store, [case_id])
+        if case_id in owners and not _may_assign(user, {"assigned_to": owners[case_id]}):
+            raise HTTPException(403, "only a lead reassigns another reviewer's case")
     try:
         message, target = await run_in_threadpool(action, store, case_id, user, form)
         _flash(request, "ok", message)
@@ -381,7 +382,7 @@ async def decide_case(request: Request) -> Response:
 
 
 async def assign_case(request: Request) -> Response:
-    return await _case_action(request, _assign)
+    return await _case_action(request, _assign, assigning=True)
 
 
 async def note_case(request: Request) -> Response:
@@ -395,9 +396,6 @@ async def decide_scheme(request: Request) -> Response:
         raise HTTPException(404)
     form = await checked_form(request)
     store = _store(request)
-    members = await run_in_threadpool(lambda: review.list_cases(store, scheme=scheme_id, status="open").rows)
-    if any(not _may_act(user, c) for c in members):
-        raise HTTPException(403, "only a lead decides a scheme holding another reviewer's case")
     back = _back(form)
     try:
         decision, note = str(form.get("decision") or ""), str(form.get("note") or "")

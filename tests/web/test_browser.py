@@ -232,12 +232,13 @@ def test_reviewer_cannot_export_or_see_workload_lead_can(site, context, browser,
             store.close()
         assert moved[-1]["details"]["reason"] == "congés d'alice"
         assert moved[-1]["details"]["previous_assignee"] == "alice" and moved[-1]["details"]["to"] == "bruno"
-        # a reviewer cannot act on bruno's case now, not even by posting the form
+        # alice may still decide bruno's case, but only a lead reassigns it, even by posting the form
         page.goto(f"{site.url}/cases/{moved[-1]['case_id']}")
-        assert page.locator("#decision-form").count() == 0
+        assert page.locator("#decision-form").count() == 1
+        assert page.locator("#assign-form").count() == 0
         forced = page.request.post(
-            f"{site.url}/cases/{moved[-1]['case_id']}/decide",
-            form={"decision": "legitimate", "csrf_token": token},
+            f"{site.url}/cases/{moved[-1]['case_id']}/assign",
+            form={"to": "alice", "csrf_token": token},
             max_redirects=0,
         )
         assert forced.status == 403
