@@ -9,7 +9,8 @@ so static tools and IDEs follow every import to its file.
 
 Import map (one room a subpackage; an arrow is "may import")::
 
-    cli/         the ``claimwatch`` command line          → pipelines, rooms, store, settings
+    cli/         the ``claimwatch`` command line          → pipelines, rooms, web, store, settings
+    web/         the reviewers' web app (``claimwatch web``) → review, store, settings, detectors
     pipelines/   Prefect flows and deployments            → rooms, store, settings
       run.py         ``claimwatch-run``: ingest → score → queue → publish
       purge.py       ``claimwatch-purge``: retention

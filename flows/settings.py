@@ -66,6 +66,19 @@ class Settings(BaseSettings):
         default=None, description="actor recorded in the audit log (default: the login name)"
     )
 
+    web_secret: SecretStr | None = Field(
+        default=None,
+        description="web app: secret signing the session cookie (else a 0600 file <db>.web-secret"
+        " created on first start)",
+    )
+    web_secret_file: Path | None = Field(
+        default=None, description="web app: session secret file (default: <db>.web-secret)"
+    )
+    web_session_hours: float = Field(default=8.0, description="web app: a login lasts this long (hours)")
+    web_secure_cookie: bool = Field(
+        default=False, description="web app: send the session cookie over HTTPS only (behind a TLS proxy)"
+    )
+
     @property
     def resolved_memory_limit(self) -> str:
         return self.memory_limit or default_memory_limit()
@@ -81,6 +94,10 @@ class Settings(BaseSettings):
     @property
     def resolved_review_sqlite(self) -> Path:
         return self.db.with_name(self.db.stem + ".review.sqlite")
+
+    @property
+    def resolved_web_secret_file(self) -> Path:
+        return self.web_secret_file or self.db.with_name(self.db.name + ".web-secret")
 
     @property
     def resolved_report_dir(self) -> Path:

@@ -28,6 +28,8 @@ app = typer.Typer(
 )
 queue_app = typer.Typer(no_args_is_help=True, help="Work the review queue.")
 app.add_typer(queue_app, name="queue")
+users_app = typer.Typer(no_args_is_help=True, help="Users of the web app (reviewers and leads).")
+app.add_typer(users_app, name="users")
 # data (member ids, reasons, file names) is printed as it is: no console markup is ever parsed
 # in it (a member id such as "[/]M51417016" is text, not a rich tag)
 console = Console(markup=False)
@@ -759,6 +761,89 @@ def serve(db: DbOption = None, inbox: InboxOption = None) -> None:
     _quiet_prefect_tracebacks()
     check_server()
     serve_deployments(settings)
+
+
+# --------------------------------------------------------------------------- web app
+
+
+def _users(settings: Settings, fn):
+    """Run ``fn(store)`` on the review store; a refusal is one ``error:`` line (and, unlike
+    ``_with_store``, costs no import of the scoring room)."""
+    from claimwatch.review.store import open_store
+
+    store = open_store(settings)
+    try:
+        return fn(store)
+    finally:
+        store.close()
+
+
+def _read_password(from_stdin: bool) -> str:
+    """The new user's password: one line of stdin, or typed twice at a prompt (never echoed)."""
+    if from_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = getpass.getpass("password: ")
+        if getpass.getpass("password again: ") != password:
+            _fail("the two passwords differ")
+    if not password:
+        _fail("no password given")
+    return password
+
+
+@users_app.command("add")
+def users_add(
+    name: str,
+    role: Annotated[str, typer.Option("--role", help="reviewer | lead")],
+    password_stdin: Annotated[
+        bool, typer.Option("--password-stdin", help="read the password from stdin (one line)")
+    ] = False,
+    db: DbOption = None,
+) -> None:
+    """Create a web app user; the password (Argon2-hashed) is read from stdin or prompted."""
+    from claimwatch.review.users import add_user
+
+    settings = _settings(db)
+    password = _read_password(password_stdin)
+    user = _users(settings, lambda s: add_user(s, name, role, password, actor=_actor(None, settings)))
+    console.print(f"user {user['name']} added ({user['role']})", highlight=False)
+
+
+@users_app.command("list")
+def users_list(db: DbOption = None) -> None:
+    """List the web app's users, their role and lock."""
+    from claimwatch.review.users import list_users
+
+    for u in _users(_settings(db), list_users):
+        lock = f", locked until {u['locked_until']:%Y-%m-%d %H:%M} UTC" if u["locked_until"] else ""
+        console.print(f"{u['name']}  {u['role']}{lock}", highlight=False)
+
+
+@app.command()
+def web(
+    host: Annotated[str, typer.Option("--host", help="address to bind (loopback by default)")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", min=1, max=65535)] = 8000,
+    db: DbOption = None,
+) -> None:
+    """Serve the reviewers' web app (review store + published analytics copy; nothing else to start)."""
+    import uvicorn
+
+    from claimwatch.web.app import create_app
+
+    settings = _settings(db)
+    application = create_app(settings)
+    if host not in ("127.0.0.1", "localhost", "::1"):
+        err.print(
+            f"warning: serving on {host}, reachable from the network: put it behind an HTTPS proxy "
+            "and set CLAIMWATCH_WEB_SECURE_COOKIE=true",
+            highlight=False,
+        )
+    console.print(
+        f"claimwatch web on http://{host}:{port}/ (review store {application.state.store.url})",
+        highlight=False,
+        soft_wrap=True,
+    )
+    uvicorn.run(application, host=host, port=port, log_level="info", server_header=False)
 
 
 @app.callback()
