@@ -18,14 +18,14 @@ from claimwatch.store.runs import record_run
 
 
 def test_open_marks_runs_of_dead_processes(settings: Settings):
-    db = connect(settings)
+    db = connect(settings, create=True)
     now = datetime.now(UTC)
     record_run(db, "r-running", "claimwatch-run", "running", None, None, now)
     record_run(db, "r-committed", "claimwatch-run", "committed", None, {"run_id": "r-committed"}, now)
     record_run(db, "r-done", "claimwatch-run", "completed", None, {}, now)
     db.close()
     # the next writer holds the lock alone: whatever was running died
-    db = connect(settings)
+    db = connect(settings, create=True)
     try:
         rows = db.con.execute(
             "select run_id, status, finished_at is not null from runs order by run_id"
@@ -43,7 +43,7 @@ def test_spill_folder_is_private_emptied_at_open_and_removed_at_close(settings: 
     folder = private_temp_dir(settings.db)
     folder.mkdir(mode=0o755)
     (folder / "duckdb_temp_storage-0.tmp").write_bytes(b"jean.dupont@gmail.com")  # a killed run's spill
-    db = connect(settings)
+    db = connect(settings, create=True)
     try:
         assert stat.S_IMODE(folder.stat().st_mode) == 0o700
         assert list(folder.iterdir()) == []
@@ -55,7 +55,7 @@ def test_spill_folder_is_private_emptied_at_open_and_removed_at_close(settings: 
 
 
 def test_failed_copy_removes_its_partial_file(settings: Settings, monkeypatch):
-    connect(settings).close()
+    connect(settings, create=True).close()
     real = shutil.copyfileobj
 
     def disk_full(src, dst, length=0):

@@ -60,7 +60,7 @@ def test_report_of_an_empty_database(settings, tmp_path):
     # a first run on an empty inbox: no score, no case, no line; the report still renders
     from claimwatch.store.db import connect
 
-    connect(settings).close()
+    connect(settings, create=True).close()
     page = write_report(settings.db, tmp_path, "r0", {"db": str(settings.db)}).read_text("utf-8")
     assert "Open cases: <b>0</b>" in page and "amount at risk <b>0 €</b>" in page
     assert page.count("<img") == 4

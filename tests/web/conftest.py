@@ -19,8 +19,7 @@ from pathlib import Path
 import pytest
 
 from claimwatch.settings import Settings
-from tests.conftest import TEST_KEY
-from tests.flows.test_review import queue_template  # noqa: F401  (the session's scored database)
+from tests.helpers import TEST_KEY
 
 CHROMIUM = Path(os.environ.get("CLAIMWATCH_TEST_CHROMIUM", "/usr/bin/chromium"))
 CHROMIUM_ARGS = [

@@ -16,7 +16,7 @@ import openpyxl
 from claimwatch.review import queue as review
 from claimwatch.review.export import EXPORT_COLUMNS
 from claimwatch.review.users import MAX_FAILED_LOGINS, get_user
-from tests.conftest import clear_identifiers
+from tests.helpers import clear_identifiers
 from tests.web.conftest import RUN_ID, SCHEME_ID, claimwatch, screenshot
 
 
