@@ -1490,7 +1490,14 @@ class _Gen:
                 recv = d + (int(rng.integers(2, 9)) if src == 3 else 0)
                 dept = self.dept_at(np.array([v]), np.array([d]))[0]
                 r = rng.random()
-                pt = {E_OPT: OPTIC, E_DPROS: DENT, E_HEAR: AUDIO, E_ALT: ALT, E_PHYSIO: PHYSIO}[et]
+                pt = {
+                    E_OPT: OPTIC,
+                    E_DPROS: DENT,
+                    E_DCARE: DENT,
+                    E_HEAR: AUDIO,
+                    E_ALT: ALT,
+                    E_PHYSIO: PHYSIO,
+                }[et]
                 if r < 0.6:
                     prov = -1
                 elif r < 0.85:

@@ -330,6 +330,9 @@ def queue_show(
         f"[bold]{case['case_id']}[/bold] member {case['member_id']} — {case['status']}, "
         f"rank {case['rank']}, score {case['score']:.1f}, at risk {float(case['amount_at_risk']):,.2f} €"
     )
+    if case.get("scheme_id"):
+        others = ", ".join(case["scheme_members"]) or "none"
+        console.print(f"scheme {case['scheme_id']}; its other members: {others}", highlight=False)
     if case.get("assigned_to"):
         console.print(f"assigned to {case['assigned_to']}")
     if case.get("decision"):
@@ -411,15 +414,26 @@ def queue_assign(
 
 @queue_app.command("decide")
 def queue_decide(
-    case_id: str,
-    decision: Annotated[str, typer.Option("--decision", help="fraud | legitimate | needs_info")],
-    by: Annotated[str, typer.Option("--by")],
+    case_id: Annotated[str | None, typer.Argument()] = None,
+    decision: Annotated[str, typer.Option("--decision", help="fraud | legitimate | needs_info")] = "",
+    by: Annotated[str, typer.Option("--by")] = "",
     note: Annotated[str | None, typer.Option("--note")] = None,
+    scheme: Annotated[
+        str | None, typer.Option("--scheme", help="decide every open case of this scheme")
+    ] = None,
     db: DbOption = None,
 ) -> None:
-    """Record a reviewer's decision on a case."""
-    from claimwatch.review.queue import decide
+    """Record a reviewer's decision on a case, or on every open case of a scheme."""
+    from claimwatch.review.queue import decide, decide_scheme
 
+    if not decision:
+        _fail("--decision is required (fraud | legitimate | needs_info)")
+    if (case_id is None) == (scheme is None):
+        _fail("give either a CASE_ID or --scheme SCHEME_ID")
+    if scheme is not None:
+        cases = _with_db(_settings(db), lambda d: decide_scheme(d, scheme, decision, by, note))
+        console.print(f"scheme {scheme}: {len(cases)} case(s) decided {decision}")
+        return
     status = _with_db(_settings(db), lambda d: decide(d, case_id, decision, by, note))
     console.print(f"{case_id} → {status}")
 
@@ -431,14 +445,21 @@ def export(
     status: Annotated[str | None, typer.Option("--status")] = None,
     top: Annotated[int | None, typer.Option("--top", min=1)] = None,
     by: Annotated[str | None, typer.Option("--by", help="who exports (audit log)")] = None,
+    list_name: Annotated[
+        str, typer.Option("--list", help="fraud (the queue) | recovery (overpayments to recover)")
+    ] = "fraud",
     db: DbOption = None,
 ) -> None:
-    """Export the queue (rank order) to CSV, XLSX or Parquet."""
+    """Export the queue (rank order), or the recovery list, to CSV, XLSX or Parquet."""
     from claimwatch.review.queue import export as run_export
 
     if fmt not in ("csv", "xlsx", "parquet"):
         _fail("--format must be csv, xlsx or parquet")
-    rows, digest = _with_db(_settings(db), lambda d: run_export(d, fmt, out, _actor(by), status, top))
+    if list_name not in ("fraud", "recovery"):
+        _fail("--list must be fraud or recovery")
+    rows, digest = _with_db(
+        _settings(db), lambda d: run_export(d, fmt, out, _actor(by), status, top, list_name)
+    )
     console.print(f"wrote {rows} case(s) to {out} (sha256 {digest[:16]}…)")
 
 

@@ -59,7 +59,11 @@ def list_cases(db: Database, status: str | None = None, top: int | None = None) 
     wanted = statuses_for(status)
     query = f"""
         select rank, case_id, member_id, round(score, 2) as score, amount_at_risk,
-            claim_ids, reasons, status, assigned_to, decision, decided_by, decided_at, note,
+            claim_ids, reasons, status, scheme_id,
+            -- the scheme's other members (any status), ';'-separated
+            (select string_agg(distinct o.member_id, ';' order by o.member_id) from cases as o
+             where o.scheme_id = cases.scheme_id and o.member_id <> cases.member_id) as scheme_members,
+            assigned_to, decision, decided_by, decided_at, note,
             reason_codes, opened_at, updated_at, previous_case_id
         from cases
         where status in ({", ".join("?" for _ in wanted)})
@@ -82,6 +86,13 @@ def show_case(db: Database, case_id: str) -> dict:
     """Everything a reviewer needs on one case (no clear identifier exists to show)."""
     _case(db, case_id)
     case = db.con.sql("select * from cases where case_id = ?", params=[case_id]).pl().to_dicts()[0]
+    case["scheme_members"] = [
+        r[0]
+        for r in db.con.execute(
+            "select distinct member_id from cases where scheme_id = ? and member_id <> ? order by member_id",
+            [case.get("scheme_id"), case["member_id"]],
+        ).fetchall()
+    ]
     member = (
         db.con.sql(
             """
@@ -189,6 +200,39 @@ def decide(db: Database, case_id: str, decision: str, by: str, note: str | None 
     return new_status
 
 
+def decide_scheme(db: Database, scheme_id: str, decision: str, by: str, note: str | None = None) -> list[str]:
+    """Record one decision on every open case of a scheme (each case audited); return their ids."""
+    open_cases = [
+        r[0]
+        for r in db.con.execute(
+            "select case_id from cases where scheme_id = ? and status in ('new', 'in_review', 'needs_info')"
+            " order by case_id",
+            [scheme_id],
+        ).fetchall()
+    ]
+    if not open_cases:
+        raise ReviewError(f"scheme {scheme_id} has no open case")
+    for case_id in open_cases:
+        decide(db, case_id, decision, by, note)
+    return open_cases
+
+
+def recovery_frame(db: Database, top: int | None = None) -> pl.DataFrame:
+    """The recovery list of the latest run: overpayments (honest double submissions), largest
+    first, with the export's required columns (no case: these are not fraud alerts)."""
+    query = f"""
+        select
+            cast(row_number() over (order by amount desc, member_id) as integer) as rank,
+            cast(null as varchar) as case_id, member_id, score, amount as amount_at_risk, claim_ids, reasons,
+            'to_recover' as status
+        from recovery_scores
+        where run_id = (select max(run_id) from score_runs)
+        order by rank
+        {"limit " + str(int(top)) if top else ""}
+    """
+    return db.con.sql(query).pl()
+
+
 def _neutralised(column: str) -> pl.Expr:
     """Prefix a cell a spreadsheet would run as a formula with a quote (vectorised)."""
     col = pl.col(column)
@@ -203,10 +247,19 @@ def export_frame(db: Database, status: str | None = None, top: int | None = None
 
 
 def export(
-    db: Database, fmt: str, out: Path, actor: str, status: str | None = None, top: int | None = None
+    db: Database,
+    fmt: str,
+    out: Path,
+    actor: str,
+    status: str | None = None,
+    top: int | None = None,
+    list_name: str = "fraud",
 ) -> tuple[int, str]:
-    """Write the queue to CSV, XLSX or Parquet; return (rows, sha256 of the file)."""
-    frame = export_frame(db, status, top)
+    """Write the fraud queue (or the recovery list) to CSV, XLSX or Parquet; return (rows,
+    sha256 of the file)."""
+    if list_name not in ("fraud", "recovery"):
+        raise ReviewError("--list must be fraud or recovery")
+    frame = export_frame(db, status, top) if list_name == "fraud" else recovery_frame(db, top)
     out.parent.mkdir(parents=True, exist_ok=True)
     text_columns = [c for c, t in frame.schema.items() if t == pl.String]
     if fmt == "csv":
@@ -235,7 +288,7 @@ def export(
         actor,
         "export",
         None,
-        {"format": fmt, "file": str(out), "status": status or "open", "top": top},
+        {"format": fmt, "file": str(out), "status": status or "open", "top": top, "list": list_name},
         row_count=frame.height,
         file_sha256=digest,
     )
