@@ -186,6 +186,12 @@ class FeedbackConfig(_Checked):
     unlabelled_negatives: int = _p(2000, "count", "unreviewed low-score members sampled as likely legitimate")
     unlabelled_weight: float = _p(0.2, "factor", "weight of such a member in the fit (a reviewer's is 1)")
     confirmed_scheme: float = _p(0.9, "weight", "reason weight for a member of a scheme confirmed as fraud")
+    confirmed_link_weight: float = _p(
+        0.6,
+        "weight",
+        "a member's own link to a confirmed scheme must be this strong to be lifted (a payment merely "
+        "diverted to the account, e.g. a relative's, weighs less)",
+    )
 
 
 @dataclass(frozen=True)
