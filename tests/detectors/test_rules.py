@@ -860,3 +860,27 @@ def test_noisy_or(weights, expected):
         else pl.select(rules.noisy_or([]).alias("p"))
     )
     assert value["p"][0] == pytest.approx(expected)
+
+
+def test_readme_config_table_matches_the_configuration():
+    # the README's table is the configuration's own description: every parameter with its value
+    from pathlib import Path
+
+    readme = (Path(__file__).parents[2] / "README.md").read_text()
+    for row in DEFAULT_CONFIG.describe():
+        assert f"| `{row['group']}.{row['name']}` | {row['value']:g} | {row['unit']} |" in readme, row["name"]
+    for code in rules.RULES:
+        assert f"`{code}`" in readme, code
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"duplicate": {"single_event": 1.5}},  # a weight above 1
+        {"mule": {"min_contracts": 0}},  # a count below 1
+        {"takeover": {"no_payment_min_score": 0.1}},  # below min_score: would flag before it
+    ],
+)
+def test_configuration_is_checked_when_built(change):
+    with pytest.raises(ValueError):
+        DEFAULT_CONFIG.with_(**change)
