@@ -138,10 +138,16 @@ def queue_order(cases: pl.DataFrame) -> pl.DataFrame:
         .with_columns(
             band=pl.when(c("scheme_id").is_null()).then(c("score")).otherwise(c("band").fill_null(-1.0)),
             after_schemes=c("scheme_id").is_null().cast(pl.Int8),
+        )
+        .with_columns(
+            # the member's round among its scheme's members in the same gap
             place=pl.when(c("scheme_id").is_null())
             .then(1)
             .otherwise(
-                pl.struct(c("score").neg(), c("case_id")).rank("ordinal").over("scheme_id").cast(pl.Int64)
+                pl.struct(c("score").neg(), c("case_id"))
+                .rank("ordinal")
+                .over("scheme_id", "band")
+                .cast(pl.Int64)
             ),
         )
         .sort(

@@ -25,14 +25,20 @@ from (
         asof left join unrelated as u on o.score >= u.band
     ),
 
-    keyed as (
+    gaps as (
         select
-            case_id, score, amount_at_risk,
+            case_id, score, amount_at_risk, scheme_id,
             case when scheme_id is null then score else coalesce(band, -1) end as band,
-            case when scheme_id is null then 1 else 0 end as after_schemes,
-            case when scheme_id is null then 1
-                else row_number() over (partition by scheme_id order by score desc, case_id) end as place
+            case when scheme_id is null then 1 else 0 end as after_schemes
         from banded
+    ),
+
+    keyed as (
+        -- a member's round among its scheme's members in the same gap
+        select *,
+            case when scheme_id is null then 1
+                else row_number() over (partition by scheme_id, band order by score desc, case_id) end as place
+        from gaps
     )
 
     select case_id,
