@@ -174,6 +174,15 @@ class SchemeConfig(_Checked):
     min_members: int = _p(2, "count", "members that make a scheme")
     min_link_weight: float = _p(0.5, "weight", "a link this strong puts a member in a scheme")
     size_bonus: float = _p(0.05, "weight", "scheme score rises by this per doubling of its members")
+    lead_members: int = _p(2, "count", "a scheme's strongest members ranked on their own score alone")
+    follower_step_back: float = _p(
+        10.0, "score", "further members rank as if this many points lower, among strong cases only"
+    )
+    strong_case_score: float = _p(
+        80.0,
+        "score",
+        "a further member never ranks below a case of its own weaker than this (or than itself)",
+    )
 
 
 @dataclass(frozen=True)

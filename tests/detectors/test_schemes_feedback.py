@@ -159,3 +159,27 @@ def test_sql_queue_order_matches_the_reference(tmp_path):
     got = con.sql("select case_id from cases order by rank").pl()["case_id"].to_list()
     expected = schemes.queue_order(cases).sort("rank")["case_id"].to_list()
     assert got == expected
+
+
+def test_sql_queue_constants_are_the_configuration():
+    from claimwatch.store.db import sql_text
+
+    s = DEFAULT_CONFIG.schemes
+    text = sql_text("queue/rank_open_cases.sql")
+    assert f"place_in_scheme > {s.lead_members} then" in text
+    assert f"greatest(score - {s.follower_step_back:.1f}, least(score, {s.strong_case_score:.1f}))" in text
+
+
+def test_further_members_of_a_scheme_step_back_among_strong_cases_only():
+    cases = pl.DataFrame(
+        {
+            "case_id": ["a1", "a2", "a3", "a4", "u1", "u2"],
+            "score": [97.0, 96.0, 95.0, 85.0, 88.0, 70.0],
+            "amount_at_risk": [1.0] * 6,
+            "scheme_id": ["A", "A", "A", "A", None, None],
+        }
+    )
+    order = schemes.queue_order(cases).sort("rank")["case_id"].to_list()
+    # a1, a2 lead (97, 96); a3 (95) ranks as 85 so the unrelated u1 (88) comes first; a4 (85)
+    # ranks as max(75, min(85, 80)) = 80: still before u2 (70), which is weaker than 80
+    assert order == ["a1", "a2", "u1", "a3", "a4", "u2"]
