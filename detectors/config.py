@@ -132,8 +132,11 @@ class DuplicateConfig(_Checked):
     two_events: float = _p(0.8, "weight", "two duplicated care events of the member")
     many_events: float = _p(0.9, "weight", "three or more duplicated care events")
     amount_bonus: float = _p(
-        0.1, "weight", "added (log-scaled) for an expensive copy, up to amount_cap_euros"
+        0.35,
+        "weight",
+        "added for an expensive copy, log-scaled from cheap_euros (0) to amount_cap_euros (full)",
     )
+    cheap_euros: float = _p(30.0, "euros", "a copy this cheap gets no amount bonus (a cheap coincidence)")
     amount_cap_euros: float = _p(500.0, "euros", "claimed amount at which the amount bonus is full")
     both_electronic_factor: float = _p(
         0.6, "factor", "share kept when both lines are electronic (noemie + tiers payant)"
@@ -267,6 +270,8 @@ class DetectionConfig:
             unknown = set(getattr(self, name)) - known
             if unknown:
                 raise ValueError(f"DetectionConfig.{name}: unknown care categories {sorted(unknown)}")
+        if self.duplicate.amount_cap_euros <= max(self.duplicate.cheap_euros, 1.0):
+            raise ValueError("duplicate.amount_cap_euros must be above duplicate.cheap_euros")
         if self.takeover.no_payment_min_score < self.takeover.min_score:
             raise ValueError("takeover.no_payment_min_score must be >= takeover.min_score")
 

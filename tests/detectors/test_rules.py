@@ -611,12 +611,13 @@ def test_mule_needs_two_contracts_and_two_addresses():
 
 
 def test_duplicate_weight_and_reason(flags):
-    # one care event copied by the member after it was paid: a suspicious line (>= 0.3) but a
-    # single coincidence stays weak (single_event 0.35 + up to 0.1 for the amount); the bigger
-    # copy weighs a little more
+    # one care event copied by the member after it was paid: a suspicious line (>= 0.3); a
+    # single cheap coincidence (1 €, below cheap_euros 30 €) stays at single_event 0.35, a
+    # single 500 € copy gets the whole amount bonus: 0.35 + 0.35 = 0.7
     uploaded = weight_of(flags, "dup_uploaded", "DUPLICATE_CLAIM")
     small = weight_of(flags, "dup_uploaded_small", "DUPLICATE_CLAIM")
-    assert 0.45 >= uploaded > small >= 0.35
+    assert uploaded == pytest.approx(0.7)
+    assert small == pytest.approx(0.35)
     reason = flags.filter(pl.col("claim_id") == "dup_uploaded")["reason"][0]
     assert reason == (
         "same care (act G on 2026-04-01, 30 €) already paid via noemie (line C0), "
@@ -626,7 +627,7 @@ def test_duplicate_weight_and_reason(flags):
 
 def test_several_duplicated_care_events_are_strong_evidence():
     # the same member copies three care events (three days): the pattern, not a coincidence:
-    # many_events 0.9 + the amount bonus (0.1 at 500 €) = 1.0 on every copy
+    # many_events 0.9 + the amount bonus (0.35 at 500 €), capped at 1.0 on every copy
     lines = {
         f"d{day}": {**LINES["dup_uploaded"], "care_date": date(2026, 4, day), "member_id": "M_many"}
         for day in (1, 8, 15)
