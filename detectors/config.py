@@ -194,7 +194,7 @@ class FeedbackConfig(_Checked):
 
     min_decisions: int = _p(10, "count", "decided members needed before the semi-supervised step runs")
     min_fraud: int = _p(3, "count", "confirmed frauds needed for it")
-    model_share: float = _p(0.5, "share", "share of the semi-supervised probability in the final score")
+    model_share: float = _p(0.15, "share", "share of the semi-supervised probability in the final score")
     unlabelled_negatives: int = _p(2000, "count", "unreviewed low-score members sampled as likely legitimate")
     unlabelled_weight: float = _p(0.2, "factor", "weight of such a member in the fit (a reviewer's is 1)")
     confirmed_scheme: float = _p(0.9, "weight", "reason weight for a member of a scheme confirmed as fraud")
