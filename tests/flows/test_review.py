@@ -109,8 +109,16 @@ def test_one_open_case_per_member_ranked_by_score(queue_db):
     )
     ranks = [r[0] for r in opened]
     assert ranks == list(range(1, len(opened) + 1))
-    scores = [r[1] for r in opened]
-    assert scores == sorted(scores, reverse=True)
+    # cases of their own by score; members of a scheme placed as detectors/schemes.queue_order says
+    from claimwatch.detectors.schemes import queue_order
+
+    cases = queue_db.con.sql(
+        f"select case_id, score, amount_at_risk, scheme_id, rank from cases where status in {OPEN}"
+    ).pl()
+    expected = queue_order(cases.drop("rank")).sort("rank")["case_id"].to_list()
+    assert cases.sort("rank")["case_id"].to_list() == expected
+    own = cases.filter(pl.col("scheme_id").is_null()).sort("rank")["score"].to_list()
+    assert own == sorted(own, reverse=True)
     assert rows(queue_db, "select count(*) from cases where status not in " + OPEN)[0][0] == 0
 
 
