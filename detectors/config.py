@@ -132,8 +132,11 @@ class DuplicateConfig(_Checked):
     two_events: float = _p(0.8, "weight", "two duplicated care events of the member")
     many_events: float = _p(0.9, "weight", "three or more duplicated care events")
     amount_bonus: float = _p(
-        0.1, "weight", "added (log-scaled) for an expensive copy, up to amount_cap_euros"
+        0.35,
+        "weight",
+        "added for an expensive copy, log-scaled from cheap_euros (0) to amount_cap_euros (full)",
     )
+    cheap_euros: float = _p(30.0, "euros", "a copy this cheap gets no amount bonus (a cheap coincidence)")
     amount_cap_euros: float = _p(500.0, "euros", "claimed amount at which the amount bonus is full")
     both_electronic_factor: float = _p(
         0.6, "factor", "share kept when both lines are electronic (noemie + tiers payant)"
@@ -174,6 +177,15 @@ class SchemeConfig(_Checked):
     min_members: int = _p(2, "count", "members that make a scheme")
     min_link_weight: float = _p(0.5, "weight", "a link this strong puts a member in a scheme")
     size_bonus: float = _p(0.05, "weight", "scheme score rises by this per doubling of its members")
+    lead_members: int = _p(2, "count", "a scheme's strongest members ranked on their own score alone")
+    follower_step_back: float = _p(
+        10.0, "score", "further members rank as if this many points lower, among strong cases only"
+    )
+    strong_case_score: float = _p(
+        80.0,
+        "score",
+        "a further member never ranks below a case of its own weaker than this (or than itself)",
+    )
 
 
 @dataclass(frozen=True)
@@ -182,10 +194,16 @@ class FeedbackConfig(_Checked):
 
     min_decisions: int = _p(10, "count", "decided members needed before the semi-supervised step runs")
     min_fraud: int = _p(3, "count", "confirmed frauds needed for it")
-    model_share: float = _p(0.5, "share", "share of the semi-supervised probability in the final score")
+    model_share: float = _p(0.15, "share", "share of the semi-supervised probability in the final score")
     unlabelled_negatives: int = _p(2000, "count", "unreviewed low-score members sampled as likely legitimate")
     unlabelled_weight: float = _p(0.2, "factor", "weight of such a member in the fit (a reviewer's is 1)")
     confirmed_scheme: float = _p(0.9, "weight", "reason weight for a member of a scheme confirmed as fraud")
+    confirmed_link_weight: float = _p(
+        0.6,
+        "weight",
+        "a member's own link to a confirmed scheme must be this strong to be lifted (a payment merely "
+        "diverted to the account, e.g. a relative's, weighs less)",
+    )
 
 
 @dataclass(frozen=True)
@@ -252,6 +270,8 @@ class DetectionConfig:
             unknown = set(getattr(self, name)) - known
             if unknown:
                 raise ValueError(f"DetectionConfig.{name}: unknown care categories {sorted(unknown)}")
+        if self.duplicate.amount_cap_euros <= max(self.duplicate.cheap_euros, 1.0):
+            raise ValueError("duplicate.amount_cap_euros must be above duplicate.cheap_euros")
         if self.takeover.no_payment_min_score < self.takeover.min_score:
             raise ValueError("takeover.no_payment_min_score must be >= takeover.min_score")
 

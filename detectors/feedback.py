@@ -44,13 +44,14 @@ class FeedbackContext:
 
 
 def context_from(claim_flags: pl.DataFrame, decisions: pl.DataFrame | None) -> FeedbackContext:
-    """Incidents linked to decided members: confirmed when one is fraud, cleared when every
-    decided member linked to it is legitimate."""
+    """Accounts and providers (MULE_ACCOUNT / SUSPICIOUS_PROVIDER incidents) linked to decided
+    members: confirmed when one is fraud, cleared when every decided member linked to it is
+    legitimate."""
     if decisions is None or decisions.is_empty():
         return FeedbackContext()
     c = pl.col
     linked = (
-        claim_flags.filter(c("incident").is_not_null())
+        claim_flags.filter(c("incident").is_not_null() & c("reason_code").is_in(list(LINK_CODES)))
         .select("member_id", "incident")
         .unique()
         .join(decisions.select("member_id", "is_fraud"), on="member_id", how="inner")
@@ -77,8 +78,14 @@ def apply_to_flags(
     cleared = pl.Series(sorted(context.cleared), dtype=pl.String).implode()
     confirmed = pl.Series(sorted(context.confirmed), dtype=pl.String).implode()
     kept = claim_flags.filter(~(c("reason_code").is_in(list(LINK_CODES)) & c("incident").is_in(cleared)))
+    # a confirmed account or provider lifts the members it links strongly (a relative merely
+    # paid to the same family account is no member of the scheme)
     lifted = (
-        kept.filter(c("incident").is_in(confirmed))
+        kept.filter(
+            c("incident").is_in(confirmed)
+            & c("reason_code").is_in(list(LINK_CODES))
+            & (c("weight") >= config.feedback.confirmed_link_weight)
+        )
         .sort("member_id", "incident")
         .group_by("member_id", maintain_order=True)
         .agg(incident=c("incident").first())

@@ -441,8 +441,10 @@ def flag_claims(
     copies = duplicates.filter(c("member_sent")).with_columns(
         events=pl.struct("care_date", "act_code").n_unique().over("member_id")
     )
+    cheap = max(d.cheap_euros, 1.0)
     amount_bonus = d.amount_bonus * (
-        c("claimed_amount").cast(pl.Float64).clip(1, d.amount_cap_euros).log() / _log(d.amount_cap_euros)
+        (c("claimed_amount").cast(pl.Float64).clip(cheap, d.amount_cap_euros) / cheap).log()
+        / _log(d.amount_cap_euros / cheap)
     )
     duplicate = copies.select(
         *base,

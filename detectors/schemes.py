@@ -121,28 +121,53 @@ def build_schemes(
     return schemes.drop("member_list"), member_schemes
 
 
-def queue_order(cases: pl.DataFrame) -> pl.DataFrame:
+def queue_order(cases: pl.DataFrame, config: DetectionConfig = DEFAULT_CONFIG) -> pl.DataFrame:
     """Order cases so that the top shows distinct schemes without pushing any member of a
-    scheme below a weaker case of its own.
+    scheme below a weak case of its own.
 
     ``cases``: case_id, score, amount_at_risk, scheme_id (null for a case of its own). Returns
-    the frame with ``rank`` (1 = first). A scheme member goes right before the first unrelated
-    case weaker than it (ties: the member first); members of schemes in that gap follow each
-    other round by round (every scheme's strongest, then every scheme's second...). The same
-    order is written by sql/queue/rank_open_cases.sql; this is its reference implementation."""
+    the frame with ``rank`` (1 = first). A scheme's ``lead_members`` strongest members rank on
+    their score; its further members (the scheme is already on screen, and one decision closes
+    it) rank as if ``follower_step_back`` points lower, but never below an unrelated case weaker
+    than ``strong_case_score`` or than themselves minus the step. A scheme member goes right
+    before the first unrelated case weaker than that ranking score (ties: the member first);
+    members of schemes in one such gap follow each other round by round (every scheme's
+    strongest there, then every scheme's second...). sql/queue/rank_open_cases.sql writes the
+    same order; this is its reference implementation (a test holds them together)."""
+    s = config.schemes
     c = pl.col
+    in_scheme = c("scheme_id").is_not_null()
+    ranked = cases.with_columns(
+        place_in_scheme=pl.when(in_scheme).then(
+            pl.struct(c("score").neg(), c("case_id")).rank("ordinal").over("scheme_id")
+        )
+    ).with_columns(
+        ranking_score=pl.when(in_scheme & (c("place_in_scheme") > s.lead_members))
+        .then(
+            pl.max_horizontal(
+                c("score") - s.follower_step_back, pl.min_horizontal(c("score"), s.strong_case_score)
+            )
+        )
+        .otherwise(c("score"))
+    )
     unrelated = cases.filter(c("scheme_id").is_null()).select(band=c("score")).unique().sort("band")
     keyed = (
-        cases.sort("score")
-        .join_asof(unrelated, left_on="score", right_on="band", strategy="backward")
+        ranked.sort("ranking_score")
+        .join_asof(unrelated, left_on="ranking_score", right_on="band", strategy="backward")
         .with_columns(
-            band=pl.when(c("scheme_id").is_null()).then(c("score")).otherwise(c("band").fill_null(-1.0)),
+            band=pl.when(in_scheme).then(c("band").fill_null(-1.0)).otherwise(c("score")),
             after_schemes=c("scheme_id").is_null().cast(pl.Int8),
-            place=pl.when(c("scheme_id").is_null())
-            .then(1)
-            .otherwise(
-                pl.struct(c("score").neg(), c("case_id")).rank("ordinal").over("scheme_id").cast(pl.Int64)
-            ),
+        )
+        .with_columns(
+            # the member's round among its scheme's members in the same gap
+            place=pl.when(in_scheme)
+            .then(
+                pl.struct(c("score").neg(), c("case_id"))
+                .rank("ordinal")
+                .over("scheme_id", "band")
+                .cast(pl.Int64)
+            )
+            .otherwise(1),
         )
         .sort(
             ["band", "after_schemes", "place", "score", "amount_at_risk", "case_id"],
@@ -150,4 +175,4 @@ def queue_order(cases: pl.DataFrame) -> pl.DataFrame:
         )
         .with_row_index("rank", offset=1)
     )
-    return keyed.drop("band", "after_schemes", "place")
+    return keyed.drop("band", "after_schemes", "place", "place_in_scheme", "ranking_score")

@@ -636,6 +636,9 @@ def export(
     min_amount: MinAmountOption = None,
     top: Annotated[int | None, typer.Option("--top", min=1)] = None,
     by: Annotated[str | None, typer.Option("--by", help="who exports (audit log)")] = None,
+    list_name: Annotated[
+        str, typer.Option("--list", help="fraud (the queue) | recovery (overpayments to recover)")
+    ] = "fraud",
     db: DbOption = None,
 ) -> None:
     """Export the queue (rank order) to CSV, XLSX or Parquet, from the review store."""
@@ -659,9 +662,10 @@ def export(
                 scheme=scheme,
                 assignee=_assignee(assignee),
                 min_amount=min_amount,
+                list_name=list_name,
             ),
         )
-    console.print(f"wrote {result.rows} case(s) to {out} (sha256 {result.sha256[:16]}…)", highlight=False)
+    console.print(f"wrote {result.rows} row(s) to {out} (sha256 {result.sha256[:16]}…)", highlight=False)
 
 
 def _store_tables(settings: Settings, query: str) -> dict:

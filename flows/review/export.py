@@ -53,6 +53,9 @@ LINE_COLUMNS = (
 )
 
 
+LISTS = ("fraud", "recovery")  # the fraud queue, or overpayments to recover
+
+
 @dataclass(frozen=True)
 class ExportResult:
     rows: int
@@ -73,6 +76,24 @@ def export_frame(store: ReviewStore, filters: CaseFilter, top: int | None = None
         [{c: r[c] for c in columns} for r in rows], schema={c: CASE_SCHEMA[c] for c in columns}, orient="row"
     )
     return frame.with_columns(pl.col("score").round(2))
+
+
+def recovery_frame(store: ReviewStore, top: int | None = None) -> pl.DataFrame:
+    """The latest run's recovery list (overpayments, largest first) from the published copy,
+    under the export's required columns; empty before the first published run."""
+    path = store.analytics_db
+    columns = {c: CASE_SCHEMA[c] for c in EXPORT_COLUMNS}
+    if path is None or not Path(path).exists():
+        return pl.DataFrame(schema=columns)
+    con = duckdb.connect(str(path), read_only=True)
+    try:
+        frame = con.sql(sql_text("queue/recovery_list.sql")).pl()
+    finally:
+        con.close()
+    frame = frame.cast({c: t for c, t in columns.items() if c in frame.columns}).with_columns(
+        pl.col("score").round(2)
+    )
+    return frame.head(top) if top is not None else frame
 
 
 def _neutralised(column: str) -> pl.Expr:
@@ -265,14 +286,18 @@ def export(
     scheme: str | None = None,
     assignee: str | None = None,
     min_amount: Decimal | float | None = None,
+    list_name: str = "fraud",
 ) -> ExportResult:
-    """Write the cases of a filter (default: the open queue) in rank order; audited with the
+    """Write the cases of a filter (default: the open queue) in rank order, or the recovery
+    list (``list_name="recovery"``: overpayments to recover, not fraud); audited with the
     file's SHA-256 and row count."""
     if fmt not in FORMATS:
         raise ReviewError("format must be csv, xlsx or parquet")
+    if list_name not in LISTS:
+        raise ReviewError(f"--list must be one of {', '.join(LISTS)}")
     actor = validate_name(actor)
     filters = CaseFilter(status, reason, scheme, assignee, min_amount)
-    frame = export_frame(store, filters, top)
+    frame = export_frame(store, filters, top) if list_name == "fraud" else recovery_frame(store, top)
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     if fmt == "csv":
@@ -287,6 +312,7 @@ def export(
         "format": fmt,
         "file": str(out),
         "top": top,
+        "list": list_name,
         **{k: v for k, v in filters.__dict__.items() if v is not None},
     }
     details.setdefault("status", "open")

@@ -64,8 +64,18 @@ def _frame(db: Database, query: str) -> pl.DataFrame:
     return db.con.sql(query).pl()
 
 
-# claim-signal lines read at a time: only candidate lines are kept (memory bounded by suspicion)
-SIGNAL_BATCH_ROWS = 200_000
+# the columns of sql/features/claim_signals.sql that detectors' candidate-line filter reads
+CANDIDATE_FILTER_COLUMNS = (
+    "claim_id",
+    "iban_change_event_id",
+    "household_change_event_id",
+    "payee_iban_subscribers_linked",
+    "is_duplicate_payment",
+    "member_sent",
+    "care_category",
+    "after_breach",
+    "provider_id",
+)
 
 
 def read_inputs(db: Database, config: DetectionConfig = DEFAULT_CONFIG) -> DetectionInputs:
@@ -74,13 +84,17 @@ def read_inputs(db: Database, config: DetectionConfig = DEFAULT_CONFIG) -> Detec
     changes = _frame(db, "select * from f_iban_changes order by event_id")
     providers = _frame(db, "select * from f_provider_profile order by provider_id")
     scored = scored_providers(providers, config)
-    reader = db.con.sql("select * from f_claim_signals order by claim_id").arrow()
-    batches = [candidate_lines(pl.from_arrow(batch), scored, config) for batch in reader]
-    signals = (
-        pl.concat(batches, how="vertical_relaxed")
-        if batches
-        else _frame(db, "select * from f_claim_signals limit 0")
+    # the filter reads a few narrow columns of every line; only the candidates' full rows are
+    # then read (a wide read of every line would hold them all in DuckDB's memory)
+    narrow = _frame(db, "select " + ", ".join(CANDIDATE_FILTER_COLUMNS) + " from f_claim_signals")
+    candidates = candidate_lines(narrow, scored, config).select("claim_id")
+    db.con.register("candidate_claims", candidates.to_arrow())
+    signals = _frame(
+        db,
+        "select s.* from f_claim_signals as s join candidate_claims as k on k.claim_id = s.claim_id"
+        " order by s.claim_id",
     )
+    db.con.unregister("candidate_claims")
     profile = _frame(
         db,
         "select member_id, breach_count, breach_matched_types, first_breach_date from f_member_profile"

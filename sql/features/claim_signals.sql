@@ -2,7 +2,7 @@
 -- changed (own or a relative's change) or shared account, provider context, first use of a category, amount against the
 -- member's own history and against peers (age band, sex, category).
 -- Grain: one row per claim line.
-with claims_ as (
+with claims_ as not materialized (
     select c.*, p.age_band, p.sex, p.subscriber_id, p.first_breach_date
     from claims as c
     join f_member_profile as p on p.member_id = c.member_id

@@ -12,6 +12,7 @@ import polars as pl
 import pytest
 
 from claimwatch.detectors import rules
+from claimwatch.detectors.config import DEFAULT_CONFIG
 
 # --------------------------------------------------------------------------- IBAN changes
 
@@ -24,7 +25,9 @@ CHANGE_SCHEMA = {
     "hours_since_contact_change": pl.Int64,
     "foreign_ip_events_14d": pl.Int64,
     "foreign_ip_country": pl.String,
+    "foreign_ip_countries": pl.Int64,
     "previous_iban_foreign": pl.Boolean,
+    "previous_iban_country": pl.String,
     "new_iban_foreign": pl.Boolean,
     "new_iban_country": pl.String,
     "new_bank_online": pl.Boolean,
@@ -55,7 +58,9 @@ LEGIT_CHANGE = {
     "hours_since_contact_change": None,
     "foreign_ip_events_14d": 0,
     "foreign_ip_country": None,
+    "foreign_ip_countries": 0,
     "previous_iban_foreign": False,
+    "previous_iban_country": "FR",
     "new_iban_foreign": False,
     "new_iban_country": "FR",
     "new_bank_online": False,
@@ -148,25 +153,69 @@ def test_legitimate_reason_has_no_empty_parentheses():
     )
 
 
-def test_border_worker_moving_between_foreign_accounts_gets_no_foreign_component():
-    abroad = {
-        "new_iban_foreign": True,
-        "new_iban_country": "LU",
-        "foreign_ip_events_14d": 2,
-        "foreign_ip_country": "LU",
-        "new_bank_share": 0.05,
-    }
-    # previous account in Switzerland, new one in Luxembourg, sessions from Luxembourg: a
-    # frontalier; neither "new bank abroad" nor "foreign IP" applies, and nothing else fires
-    border = scored_change(previous_iban_foreign=True, **abroad)
-    # the same move from a French account does get both (today 1 - 0.7 * 0.65 = 0.545)
-    from_france = scored_change(previous_iban_foreign=False, **abroad)
+def test_border_worker_keeping_a_foreign_account_gets_no_foreign_component():
+    # a frontalier's account in Switzerland moves to another Swiss bank, sessions from
+    # Switzerland: neither "new bank abroad" nor "foreign IP" applies, and nothing else fires
+    border = scored_change(
+        previous_iban_foreign=True,
+        previous_iban_country="CH",
+        new_iban_foreign=True,
+        new_iban_country="CH",
+        foreign_ip_events_14d=2,
+        foreign_ip_countries=1,
+        foreign_ip_country="CH",
+        new_bank_share=0.05,
+    )
     assert border["takeover_score"] == 0.0
     assert "new bank abroad" not in border["takeover_reason"]
     assert "foreign IP" not in border["takeover_reason"]
-    assert from_france["takeover_score"] >= 0.5
-    assert "new bank abroad (LU)" in from_france["takeover_reason"]
-    assert "from a foreign IP (LU)" in from_france["takeover_reason"]
+
+
+def test_border_workers_account_moved_to_a_third_country_is_scored_in_full():
+    # the same frontalier's Swiss account moved to Lithuania from a Lithuanian IP: no border
+    # habit, and not a move abroad either (the account was already foreign): foreign IP (0.35)
+    # and new bank abroad (0.3) both count: 1 - 0.65 * 0.7 = 0.545
+    third = scored_change(
+        previous_iban_foreign=True,
+        previous_iban_country="CH",
+        new_iban_foreign=True,
+        new_iban_country="LT",
+        foreign_ip_events_14d=2,
+        foreign_ip_countries=1,
+        foreign_ip_country="LT",
+        new_bank_share=0.05,
+    )
+    assert third["takeover_score"] == pytest.approx(0.545)
+    assert not third["moved_abroad"]
+    assert "foreign account moved from CH to a third country (LT)" in third["takeover_reason"]
+    assert "from a foreign IP (LT)" in third["takeover_reason"]
+
+
+def test_a_move_abroad_keeps_a_quarter_of_its_takeover_score():
+    # sessions from Spain (new device 5 days before), then an account at a Spanish bank set from
+    # Spain, e-mail and phone unchanged: a member moving abroad. Raw score: security event 0.2,
+    # foreign IP 0.35, new bank abroad 0.3 -> 1 - 0.8 * 0.65 * 0.7 = 0.636; a move keeps
+    # moved_abroad_factor (0.25) of it: 0.159, below the 0.3 that flags lines
+    moved = dict(
+        security_events_14d_before=1,
+        hours_since_security_event=120,
+        new_iban_foreign=True,
+        new_iban_country="ES",
+        foreign_ip_events_14d=2,
+        foreign_ip_countries=1,
+        foreign_ip_country="ES",
+        new_bank_share=0.05,
+    )
+    row = scored_change(**moved)
+    assert row["moved_abroad"]
+    assert row["takeover_score"] == pytest.approx(0.636 * 0.25)
+    assert "consistent with a move abroad" in row["takeover_reason"]
+    # with the e-mail changed first (the victim gets no notice) it is no move: scored in full
+    hijacked = scored_change(**moved, contact_changes_30d_before=1, hours_since_contact_change=30)
+    assert not hijacked["moved_abroad"] and hijacked["takeover_score"] > 0.7
+    # sessions from Nigeria, account in Spain: the countries do not match, no move
+    mismatch = scored_change(**{**moved, "foreign_ip_country": "NG"})
+    assert not mismatch["moved_abroad"] and mismatch["takeover_score"] == pytest.approx(0.636)
 
 
 def test_security_event_counts_less_after_three_days():
@@ -315,6 +364,8 @@ SIGNAL_SCHEMA = {
     "duplicate_of_source": pl.String,
     "duplicate_of_claim_id": pl.String,
     "iban_change_event_id": pl.String,
+    "household_change_event_id": pl.String,
+    "care_units": pl.Int64,
     "payee_iban_hash": pl.String,  # names the account of a mule scheme
     "payee_iban_members_linked": pl.Int64,
     "payee_iban_subscribers_linked": pl.Int64,
@@ -345,6 +396,8 @@ PLAIN_LINE = {
     "duplicate_of_source": None,
     "duplicate_of_claim_id": None,
     "iban_change_event_id": None,
+    "household_change_event_id": None,
+    "care_units": 1,
     "payee_iban_hash": "a1" * 32,
     "payee_iban_members_linked": 1,
     "payee_iban_subscribers_linked": 1,
@@ -455,7 +508,8 @@ EXPECTED_CODES = {
     "guardianship": {"MULE_ACCOUNT"},
     "bad_provider": {"SUSPICIOUS_PROVIDER"},
     "dup_uploaded": {"DUPLICATE_CLAIM"},
-    "dup_tiers_payant": {"DUPLICATE_CLAIM"},
+    # two electronic lines for one care: a double transmission to recover, not a forged copy
+    "dup_tiers_payant": {"RECOVERABLE_OVERPAYMENT"},
     "dup_uploaded_small": {"DUPLICATE_CLAIM"},
     "complement": set(),
     "new_category": {"NEW_CATEGORY_HIGH_AMOUNT"},
@@ -465,6 +519,7 @@ EXPECTED_CODES = {
 SCORED_CHANGES = pl.DataFrame(
     {
         "event_id": ["E1", "E2"],
+        "member_id": ["M_takeover", "M_weak_change"],
         "takeover_score": [0.8, 0.2],
         "takeover_reason": ["IBAN changed on 2026-03-30 via web (online bank)", "IBAN changed"],
     }
@@ -508,8 +563,10 @@ def test_takeover_weight_depends_on_who_sent_the_line(flags):
     # an invoice the member sent can be forged: it keeps the change's full score (0.8); a noemie
     # line is real care whose payment was diverted: it keeps DIVERTED_LINE_FACTOR of it
     assert weight_of(flags, "takeover_uploaded", "ACCOUNT_TAKEOVER") == pytest.approx(0.8)
-    assert weight_of(flags, "takeover", "ACCOUNT_TAKEOVER") == pytest.approx(0.8 * rules.DIVERTED_LINE_FACTOR)
-    assert rules.DIVERTED_LINE_FACTOR < 1
+    assert weight_of(flags, "takeover", "ACCOUNT_TAKEOVER") == pytest.approx(
+        0.8 * DEFAULT_CONFIG.takeover.diverted_line_factor
+    )
+    assert DEFAULT_CONFIG.takeover.diverted_line_factor < 1
     row = flags.filter(pl.col("claim_id") == "takeover").row(0, named=True)
     assert row["reason"] == "IBAN changed on 2026-03-30 via web (online bank)"
 
@@ -536,7 +593,7 @@ def test_mule_weight_on_a_diverted_line_is_discounted(flags):
     out = rules.flag_claims(signals({"x": line}), SCORED_CHANGES, SCORED_PROVIDERS)
     assert out["reason_code"].to_list() == ["MULE_ACCOUNT"]
     assert weight_of(flags, "ring_three", "MULE_ACCOUNT") == pytest.approx(
-        out["weight"][0] * rules.DIVERTED_LINE_FACTOR
+        out["weight"][0] * DEFAULT_CONFIG.takeover.diverted_line_factor
     )
     assert out["weight"][0] >= 0.8  # a ring on a member-sent invoice is strong evidence
 
@@ -554,19 +611,48 @@ def test_mule_needs_two_contracts_and_two_addresses():
 
 
 def test_duplicate_weight_and_reason(flags):
-    # an exact second payment: always a suspicious line (>= 0.3), near-certain when the member
-    # sent the second claim (>= 0.75), more so for a larger amount; billed again by a provider
-    # (tiers payant), it is not an invoice the member could forge: lower
+    # one care event copied by the member after it was paid: a suspicious line (>= 0.3); a
+    # single cheap coincidence (1 €, below cheap_euros 30 €) stays at single_event 0.35, a
+    # single 500 € copy gets the whole amount bonus: 0.35 + 0.35 = 0.7
     uploaded = weight_of(flags, "dup_uploaded", "DUPLICATE_CLAIM")
     small = weight_of(flags, "dup_uploaded_small", "DUPLICATE_CLAIM")
-    tiers_payant = weight_of(flags, "dup_tiers_payant", "DUPLICATE_CLAIM")
-    assert 1 >= uploaded > small >= 0.75
-    assert uploaded > tiers_payant >= 0.3
+    assert uploaded == pytest.approx(0.7)
+    assert small == pytest.approx(0.35)
     reason = flags.filter(pl.col("claim_id") == "dup_uploaded")["reason"][0]
     assert reason == (
         "same care (act G on 2026-04-01, 30 €) already paid via noemie (line C0), "
-        "claimed again via member_upload"
+        "claimed again via member_upload; 1 duplicated care event(s) for this member"
     )
+
+
+def test_several_duplicated_care_events_are_strong_evidence():
+    # the same member copies three care events (three days): the pattern, not a coincidence:
+    # many_events 0.9 + the amount bonus (0.35 at 500 €), capped at 1.0 on every copy
+    lines = {
+        f"d{day}": {**LINES["dup_uploaded"], "care_date": date(2026, 4, day), "member_id": "M_many"}
+        for day in (1, 8, 15)
+    }
+    out = rules.flag_claims(
+        pl.DataFrame([{**PLAIN_LINE, **v, "claim_id": k} for k, v in lines.items()], schema=SIGNAL_SCHEMA),
+        SCORED_CHANGES,
+        SCORED_PROVIDERS,
+    )
+    assert out["weight"].to_list() == pytest.approx([1.0, 1.0, 1.0])
+    assert "3 duplicated care event(s)" in out["reason"][0]
+
+
+def test_member_invoice_before_the_ro_line_is_an_overpayment_to_recover():
+    # the member uploaded the invoice (first received), then the noemie line of the same care
+    # arrived and was paid too: an honest double submission. It goes to the recovery list with
+    # duplicate.recovery (0.5) and is no fraud reason at all
+    line = {**DUPLICATE, "duplicate_of_source": "member_upload", "source": "noemie", "claimed_amount": 80.0}
+    out = rules.flag_claims(signals({"early": line}), SCORED_CHANGES, SCORED_PROVIDERS)
+    assert out["reason_code"].to_list() == ["RECOVERABLE_OVERPAYMENT"]
+    assert out["weight"][0] == DEFAULT_CONFIG.duplicate.recovery
+    assert "honest double submission, 80 € to recover" in out["reason"][0]
+    members = rules.combine_member_reasons(out, pl.DataFrame(schema=MEMBER_REASON_SCHEMA))
+    assert members["rule_score"].to_list() == [0.0]
+    assert members["recovery_amount"].to_list() == [80.0]
 
 
 def test_duplicate_weight_is_capped_for_large_amounts():
@@ -640,7 +726,7 @@ def test_two_reasons_combine_by_damped_noisy_or():
     # the strongest reason counts in full, the others with SECONDARY_REASON_SHARE (s) of their
     # weight: 1 - (1 - 0.5) * (1 - s * 0.5); s = 0.5 gives 0.625, s = 1 would be the plain
     # noisy-OR 0.75. Either way more than one reason alone (0.5), less than certainty.
-    s = rules.SECONDARY_REASON_SHARE
+    s = DEFAULT_CONFIG.combine.secondary_share
     out = combine(
         [("C1", "M1", 100.0, "MULE_ACCOUNT", 0.5, "mule"), ("C2", "M1", 50.0, "DUPLICATE_CLAIM", 0.5, "dup")]
     )
@@ -651,7 +737,7 @@ def test_two_reasons_combine_by_damped_noisy_or():
 def test_the_strongest_reason_counts_in_full_whatever_the_input_order():
     # weak reason first in the input: the 0.8 must still be the one counted in full:
     # 1 - (1 - 0.8) * (1 - s * 0.3) = 1 - 0.2 * 0.85 = 0.83 with s = 0.5
-    s = rules.SECONDARY_REASON_SHARE
+    s = DEFAULT_CONFIG.combine.secondary_share
     out = combine(
         [("C1", "M1", 10.0, "MULE_ACCOUNT", 0.3, "mule"), ("C2", "M1", 10.0, "ACCOUNT_TAKEOVER", 0.8, "ato")]
     )
@@ -706,7 +792,7 @@ def test_breach_exposure_alone_never_adds_claim_lines():
     assert (out["M1"]["claim_ids"], out["M1"]["amount_at_risk"]) == ([], 0.0)
     # with a suspicious line, only that line is at risk; the exposure adds as a secondary
     # reason: 1 - (1 - 0.7) * (1 - s * 0.05) = 0.7075 with s = 0.5
-    s = rules.SECONDARY_REASON_SHARE
+    s = DEFAULT_CONFIG.combine.secondary_share
     assert out["M2"]["rule_score"] == pytest.approx(1 - 0.3 * (1 - s * 0.05))
     assert (out["M2"]["claim_ids"], out["M2"]["amount_at_risk"]) == (["C9"], 80.0)
 
@@ -742,7 +828,7 @@ def test_member_only_reasons_hold_pending_takeovers_and_exposure():
         ("M4", "BREACH_EXPOSED"),
     ]
     assert 0 < out["weight"][0] < 0.8
-    assert out["weight"][1] == rules.RULES["BREACH_EXPOSED"].weight
+    assert out["weight"][1] == DEFAULT_CONFIG.behaviour.breach_exposed
     assert out["reason"].to_list() == [
         "IBAN changed (online bank), no payment to it yet",
         "identifiers (email,nir) in 2 breach list(s) since 2025-12-01",
@@ -775,3 +861,27 @@ def test_noisy_or(weights, expected):
         else pl.select(rules.noisy_or([]).alias("p"))
     )
     assert value["p"][0] == pytest.approx(expected)
+
+
+def test_readme_config_table_matches_the_configuration():
+    # the README's table is the configuration's own description: every parameter with its value
+    from pathlib import Path
+
+    readme = (Path(__file__).parents[2] / "README.md").read_text()
+    for row in DEFAULT_CONFIG.describe():
+        assert f"| `{row['group']}.{row['name']}` | {row['value']:g} | {row['unit']} |" in readme, row["name"]
+    for code in rules.RULES:
+        assert f"`{code}`" in readme, code
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"duplicate": {"single_event": 1.5}},  # a weight above 1
+        {"mule": {"min_contracts": 0}},  # a count below 1
+        {"takeover": {"no_payment_min_score": 0.1}},  # below min_score: would flag before it
+    ],
+)
+def test_configuration_is_checked_when_built(change):
+    with pytest.raises(ValueError):
+        DEFAULT_CONFIG.with_(**change)

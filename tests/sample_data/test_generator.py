@@ -110,12 +110,18 @@ def test_identifiers_valid(inbox):
     assert {x[:2] for x in ibans} > {"FR"}  # border workers / fraudsters' foreign accounts
     assert all(std_iban.is_valid(x) for x in b.filter(pl.col("identifier_type") == "iban")["identifier"])
     assert all(std_nir.is_valid(x) for x in b.filter(pl.col("identifier_type") == "nir")["identifier"])
-    # legitimate providers carry a valid Luhn key (FINESS read with 2A/2B as 20); a few typos allowed
+    # legitimate FINESS / RPPS providers carry a valid Luhn key (FINESS read with 2A/2B as 20); a
+    # few typos allowed. ADELI numbers (osteopaths, psychologists: alternative medicine) have no
+    # key: about nine in ten fail a Luhn check, which is why detection must not run one on them
     c = read(out, "claims").join(read(out, "labels"), on="claim_id")
-    prov = c.filter(pl.col("is_fraud") == "0")["provider_id"].unique()
+    legit = c.filter(pl.col("is_fraud") == "0")
+    adeli = set(legit.filter(pl.col("care_category") == "alternative_medicine")["provider_id"])
+    prov = legit.filter(~pl.col("provider_id").is_in(list(adeli)))["provider_id"].unique()
     bad = [p for p in prov if not luhn.is_valid(p.replace("2A", "20").replace("2B", "20"))]
     assert len(bad) <= max(3, 0.01 * len(prov))
     assert set(prov.str.len_chars().unique()) == {9, 11}
+    assert all(len(p) == 9 and p.isdigit() for p in adeli)
+    assert sum(not luhn.is_valid(p) for p in adeli) > 0.5 * len(adeli)
 
 
 def test_claim_rules(inbox):
@@ -190,4 +196,30 @@ def test_custom_period(tmp_path):
     c = read(tmp_path, "claims")
     assert c["care_date"].min() >= "2024-03-01" and c["received_date"].max() <= "2024-08-31"
     assert re.match(r"^\d{4}-\d{2}-\d{2}$", read(tmp_path, "breach_list")["breach_date"][0])
+    assert counts["claims"] == c.height
+
+
+def test_legitimate_look_alikes_are_generated(tmp_path):
+    # the honest patterns detection must not misread are all present, and none is labelled fraud
+    counts = generate_inbox(tmp_path / "x", members=3000, seed=5)
+    lab = read(tmp_path / "x", "labels")
+    assert set(lab["is_fraud"].unique()) == {"0", "1"}
+    c = read(tmp_path / "x", "claims")
+    # 0 € pairs: two lines of one care, both asking nothing of the complementary insurer
+    zero = c.filter(pl.col("claimed_amount") == "0.00").group_by("member_id", "care_date", "act_code").len()
+    assert zero.filter(pl.col("len") >= 2).height > 0
+    # a member's invoice received before the noemie line of the same care
+    pairs = c.filter(pl.col("source") == "member_upload").join(
+        c.filter(pl.col("source") == "noemie"), on=["member_id", "care_date", "act_code", "provider_id"]
+    )
+    assert pairs.filter(pl.col("received_date") < pl.col("received_date_right")).height > 0
+    # people moving abroad: an IBAN change to a foreign bank from a session in that country
+    e = read(tmp_path / "x", "account_events")
+    moves = e.filter(
+        (pl.col("event_type") == "iban_change")
+        & (pl.col("ip_country").is_not_null())
+        & (pl.col("ip_country") == pl.col("new_value").str.slice(0, 2))
+        & (pl.col("ip_country") != "FR")
+    )
+    assert moves.height > 0
     assert counts["claims"] == c.height
