@@ -177,11 +177,17 @@ class CasePage:
 
 
 def ranked_cases() -> sa.Subquery:
-    """Every case with its rank among open cases (1 = most suspicious: score, then amount at
-    risk, then case id; closed cases: none), in one pass over the table (a window over the
-    open/closed partition, no join)."""
+    """Every case with its rank among open cases (1 = most suspicious: the last run's queue
+    position, which ranks schemes as investigations, then score, amount at risk and case id;
+    closed cases: none), in one pass over the table (a window over the open/closed partition,
+    no join)."""
     is_open = cases.c.status.in_(OPEN)
-    order = (cases.c.score.desc(), cases.c.amount_at_risk.desc(), cases.c.case_id)
+    order = (
+        cases.c.queue_position.asc().nulls_last(),
+        cases.c.score.desc(),
+        cases.c.amount_at_risk.desc(),
+        cases.c.case_id,
+    )
     rank = sa.case((is_open, sa.func.row_number().over(partition_by=is_open, order_by=order)), else_=None)
     return sa.select(rank.label("rank"), *cases.c).subquery("ranked_cases")
 

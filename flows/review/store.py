@@ -116,6 +116,9 @@ cases = sa.Table(
     sa.Column("last_run_id", sa.String(64), nullable=False),
     sa.Column("opened_at", UTCDateTime(), nullable=False),
     sa.Column("updated_at", UTCDateTime(), nullable=False),
+    # the run's queue position of an open case (schemes as investigations); the store's rank
+    # follows it, then the score
+    sa.Column("queue_position", sa.Integer),
 )
 
 case_notes = sa.Table(

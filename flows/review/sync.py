@@ -21,7 +21,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from claimwatch.review.queue import OPEN, ranked_cases
 from claimwatch.review.store import WRITE_CHUNK, ReviewStore, audit_log, case_notes, case_syncs, cases
-from claimwatch.store.db import Database
+from claimwatch.store.db import Database, sql_text
 
 # written by a run (refresh_cases.sql); updated on an open case, never on a closed one
 CONTENT_COLUMNS = (
@@ -136,8 +136,31 @@ def _duckdb_cases(db: Database, run_ids: list[str]) -> pl.DataFrame:
 
 
 def push_run(db: Database, store: ReviewStore, run_id: str) -> int:
-    """Write the cases a run opened or updated to the store; return how many."""
-    return write_cases(store, _duckdb_cases(db, [run_id]), run_id)
+    """Write the cases a run opened or updated to the store, then every open case's queue
+    position (a new case moves the others); return how many cases were written."""
+    written = write_cases(store, _duckdb_cases(db, [run_id]), run_id)
+    write_queue_positions(store, db.con.sql(sql_text("queue/queue_positions.sql")).pl())
+    return written
+
+
+def write_queue_positions(store: ReviewStore, positions: pl.DataFrame) -> None:
+    """Set the run's queue position of the cases in ``positions`` (case_id, queue_position) and
+    clear it on every other open case, in one transaction (readers never see a half-ranked queue)."""
+    update = (
+        cases.update()
+        .where(cases.c.case_id == sa.bindparam("b_case_id"))
+        .values(queue_position=sa.bindparam("b_position"))
+    )
+    records = [
+        {"b_case_id": c, "b_position": p}
+        for c, p in positions.select("case_id", "queue_position").sort("case_id").iter_rows()
+    ]
+    with store.write() as conn:
+        # a closed case is left as the reviewer closed it
+        stale = cases.c.queue_position.is_not(None) & cases.c.status.in_(OPEN)
+        conn.execute(cases.update().where(stale).values(queue_position=None))
+        if records:
+            conn.execute(update, records)
 
 
 def catch_up(db: Database, store: ReviewStore) -> list[str]:
