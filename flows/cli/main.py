@@ -113,7 +113,7 @@ def _print_summary(summary: dict) -> None:
         console.print(f"report: {published.get('report')}\nanalytics copy: {published.get('analytics_db')}")
 
 
-def _run(settings: Settings) -> dict:
+def _run(settings: Settings, full: bool = False) -> dict:
     from claimwatch.ingest import load as ingest
     from claimwatch.pipelines.run import claimwatch_run
 
@@ -122,7 +122,7 @@ def _run(settings: Settings) -> dict:
     with console.status("claimwatch run…") as status:
         ingest.PROGRESS_HOOK = lambda name, stage: status.update(f"{stage}: {name}")
         try:
-            return claimwatch_run(inbox=str(settings.inbox), db=str(settings.db))
+            return claimwatch_run(inbox=str(settings.inbox), db=str(settings.db), full=full)
         finally:
             ingest.PROGRESS_HOOK = None
 
@@ -132,11 +132,14 @@ def run(
     db: DbOption = None,
     inbox: InboxOption = None,
     json_out: Annotated[bool, typer.Option("--json", help="print the summary as JSON")] = False,
+    full: Annotated[
+        bool, typer.Option("--full", help="rebuild every feature and the portfolio aggregates")
+    ] = False,
 ) -> None:
-    """Ingest the inbox, score the whole history, refresh the review queue."""
+    """Ingest the inbox, score what it touches (the whole history with --full), refresh the queue."""
     settings = _settings(db, inbox)
     try:
-        summary = _run(settings)
+        summary = _run(settings, full)
     except _known_errors() as exc:
         _fail(str(exc))
     except Exception as exc:  # the flow failed: the database is as it was before the run

@@ -32,9 +32,9 @@ from claimwatch.store.runs import new_run_id, record_run
 
 
 @task(name="build-features", cache_policy=NO_CACHE)
-def build_features_task(db: Database) -> None:
-    """Compute the SQL feature families over the whole history."""
-    build_features(db)
+def build_features_task(db: Database, full: bool, refresh_aggregates, settings: Settings, run_id: str):
+    """Bring the persisted SQL feature families up to date (what the new data touches, or all)."""
+    return build_features(db, full, refresh_aggregates, settings, run_id)
 
 
 @task(name="detect", cache_policy=NO_CACHE)
@@ -64,7 +64,9 @@ def data_checks_task(db: Database) -> dict[str, int]:
 PREFECT_STEPS = ScoreSteps(build_features_task, detect_task, write_scores_task, refresh_queue_task)
 
 
-def run_pipeline(settings: Settings, inbox: Path, progress: Progress | None = None) -> dict:
+def run_pipeline(
+    settings: Settings, inbox: Path, progress: Progress | None = None, full: bool = False
+) -> dict:
     """Ingest, score and refresh the queue atomically, then publish; return the summary."""
     started = datetime.now(UTC)
     t0 = time.perf_counter()
@@ -80,7 +82,7 @@ def run_pipeline(settings: Settings, inbox: Path, progress: Progress | None = No
                 summary["ingest"] = ingest.as_dict()
                 summary["seconds"] = {"ingest": time.perf_counter() - t1}
                 t2 = time.perf_counter()
-                summary["score"] = score_and_queue(db, settings, run_id, PREFECT_STEPS).as_dict()
+                summary["score"] = score_and_queue(db, settings, run_id, PREFECT_STEPS, full=full).as_dict()
                 summary["seconds"]["score"] = time.perf_counter() - t2
                 summary["checks"] = data_checks_task(db)
         except BaseException as exc:
@@ -107,10 +109,10 @@ def run_pipeline(settings: Settings, inbox: Path, progress: Progress | None = No
 
 
 @flow(name="claimwatch-run")
-def claimwatch_run(inbox: str | None = None, db: str | None = None) -> dict:
-    """Nightly job: 1. ingest the inbox, 2. score the history, 3. refresh the review queue,
-    4. publish the analytics copy, the report and the Prefect artifacts."""
+def claimwatch_run(inbox: str | None = None, db: str | None = None, full: bool = False) -> dict:
+    """Nightly job: 1. ingest the inbox, 2. score what it touches (everything with ``full``),
+    3. refresh the review queue, 4. publish the analytics copy, the report and the artifacts."""
     settings = Settings()
     if db:
         settings.db = Path(db)
-    return run_pipeline(settings, Path(inbox) if inbox else settings.inbox)
+    return run_pipeline(settings, Path(inbox) if inbox else settings.inbox, full=full)
