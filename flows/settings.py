@@ -35,7 +35,10 @@ class Settings(BaseSettings):
         default=None, description="read-only copy for analysts (default: <db stem>.analytics.duckdb)"
     )
     report_dir: Path | None = Field(default=None, description="run reports (default: beside the db)")
-    memory_limit: str = Field(default="1GB", description="DuckDB memory limit (it spills beyond)")
+    memory_limit: str | None = Field(
+        default=None,
+        description="DuckDB memory limit, it spills beyond (default: a quarter of RAM, at most 1GB)",
+    )
     threads: int | None = Field(default=None, description="DuckDB threads (default: all cores)")
     aggregates_max_age_days: int = Field(
         default=7, description="portfolio aggregates (peers, bank prevalence, ensemble) refreshed after"
@@ -55,6 +58,18 @@ class Settings(BaseSettings):
     nightly_cron: str = Field(default="0 2 * * *", description="nightly run schedule")
     purge_cron: str = Field(default="0 3 * * 0", description="weekly retention purge schedule")
     timezone: str = Field(default="Europe/Paris", description="timezone of the schedules")
+
+    @property
+    def resolved_memory_limit(self) -> str:
+        """The memory limit given, else a quarter of the machine's RAM capped at 1 GB: with
+        Python's frames and the ensemble beside it, a run stays under 2 GiB of RSS."""
+        if self.memory_limit:
+            return self.memory_limit
+        try:
+            ram = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+        except (ValueError, OSError):
+            ram = 4 * 2**30
+        return f"{max(min(ram // 4, 2**30) // 2**20, 256)}MB"
 
     @property
     def resolved_key_file(self) -> Path:

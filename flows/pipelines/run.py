@@ -11,6 +11,7 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
+import duckdb
 from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 
@@ -88,6 +89,12 @@ def run_pipeline(
         except BaseException as exc:
             summary["error"] = redact(f"{type(exc).__name__}: {exc}")
             record_run(db, run_id, "claimwatch-run", "failed", str(inbox), summary, started)
+            if isinstance(exc, duckdb.OutOfMemoryException):
+                raise MemoryError(
+                    f"DuckDB ran out of memory at its limit of {settings.resolved_memory_limit} "
+                    "(it spills to <db>.tmp beyond it, but some steps cannot): raise "
+                    "CLAIMWATCH_MEMORY_LIMIT (e.g. CLAIMWATCH_MEMORY_LIMIT=4GB) or lower CLAIMWATCH_THREADS"
+                ) from None
             raise
         summary["queue"] = publish.queue_overview(db, run_id)
         record_run(db, run_id, "claimwatch-run", "committed", str(inbox), summary, started)

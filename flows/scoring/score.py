@@ -166,6 +166,9 @@ def build_features(
                         f"create or replace table feat_{name} as " + sql_text(f"features/{name}.sql")
                     )
                 _view(db, name)
+            elif name == "claim_signals":
+                _claim_signals_in_chunks(db, create=True)
+                _view(db, name)
             else:
                 db.con.execute(f"create or replace table feat_{name} as " + sql_text(f"features/{name}.sql"))
                 _view(db, name)
@@ -188,11 +191,44 @@ def build_features(
     return build
 
 
-def _upsert(db: Database, name: str) -> None:
+# Claim lines whose signals are computed in one statement: the per-member windows and joins of
+# claim_signals.sql are computed for members in chunks of about this many lines, so the
+# memory they need stays bounded whatever the history (a member's lines stay in one chunk).
+SIGNAL_CHUNK_LINES = 400_000
+
+
+def _claim_signals_in_chunks(db: Database, create: bool) -> None:
+    """Insert claim_signals of the members in scope_members into feat_claim_signals (created
+    by the first chunk when ``create``), chunk by chunk."""
+    lines = db.con.execute(
+        "select count(*) from claims where member_id in (select member_id from scope_members)"
+    ).fetchall()[0][0]
+    chunks = max(1, -(-lines // SIGNAL_CHUNK_LINES))
+    db.con.execute("create or replace temp table scope_members_all as select member_id from scope_members")
+    for chunk in range(chunks):
+        db.con.execute(
+            "create or replace temp table scope_members as select member_id from scope_members_all"
+            " where hash(member_id) % ? = ?",
+            [chunks, chunk],
+        )
+        into = (
+            "create or replace table feat_claim_signals as "
+            if create and chunk == 0
+            else "insert into feat_claim_signals by name "
+        )
+        db.con.execute(into + sql_text("features/claim_signals.sql"))
+    db.con.execute("create or replace temp table scope_members as select member_id from scope_members_all")
+
+
+def _delete_scope(db: Database, name: str) -> None:
     key, scope = SCOPED[name]
     db.con.execute(f"delete from feat_{name} where {key} in (select {key} from {scope})")
     if name == "claim_signals":  # a superseded line may have moved to another member
         db.con.execute(f"delete from feat_{name} where claim_id in (select claim_id from touched_claims)")
+
+
+def _upsert(db: Database, name: str) -> None:
+    _delete_scope(db, name)
     db.con.execute(f"insert into feat_{name} by name select * from new_{name}")
 
 
@@ -241,8 +277,9 @@ def _build_incremental(db: Database, build: FeatureBuild) -> None:
 
     def signals() -> None:
         _view(db, "claim_signals")
-        _temp(db, "new_claim_signals", sql_text("features/claim_signals.sql"))
-        _upsert(db, "claim_signals")
+        # the stored lines of the members in scope go, then their lines are inserted anew
+        _delete_scope(db, "claim_signals")
+        _claim_signals_in_chunks(db, create=False)
 
     def providers() -> None:
         _view(db, "provider_profile")

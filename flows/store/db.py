@@ -95,8 +95,28 @@ class Database:
         self.con.execute("commit")
 
 
+def temp_directory_for(db_path: Path) -> Path:
+    """DuckDB's spill directory for a database: ``<db>.tmp`` beside it, private (mode 0700),
+    emptied of what a killed process left behind (spill files hold the raw rows being
+    processed). Only the process holding the write lock calls it."""
+    directory = db_path.with_name(db_path.name + ".tmp")
+    directory.mkdir(mode=0o700, exist_ok=True)
+    directory.chmod(0o700)
+    for leftover in directory.iterdir():
+        if leftover.is_file():
+            leftover.unlink()
+    return directory
+
+
 def _open(path: Path, *, read_only: bool, settings: Settings) -> duckdb.DuckDBPyConnection:
-    config: dict[str, Any] = {"memory_limit": settings.memory_limit}
+    config: dict[str, Any] = {
+        "memory_limit": settings.resolved_memory_limit,
+        # no query result relies on insertion order (every read sorts by a key): without it
+        # DuckDB streams and spills large inserts and windows instead of holding them
+        "preserve_insertion_order": False,
+    }
+    if not read_only:
+        config["temp_directory"] = str(temp_directory_for(path))
     if settings.threads:
         config["threads"] = settings.threads
     try:

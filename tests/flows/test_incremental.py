@@ -77,7 +77,11 @@ def features_of(db) -> dict[str, pl.DataFrame]:
 
 
 def test_incremental_runs_equal_a_full_rebuild(batches, tmp_path, monkeypatch):
+    from claimwatch.scoring import score
+
     monkeypatch.setenv("CLAIMWATCH_KEY", TEST_KEY)
+    # claim signals in several member chunks, as on a large history
+    monkeypatch.setattr(score, "SIGNAL_CHUNK_LINES", 7_000)
     settings = Settings(db=tmp_path / "claimwatch.duckdb")
     db = connect(settings)
     try:
