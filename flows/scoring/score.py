@@ -285,6 +285,9 @@ def _build_incremental(db: Database, build: FeatureBuild) -> None:
         _view(db, "provider_profile")
         touched["providers"] = _temp(db, "scope_providers", sql_text("features/touched_providers.sql"))
         _temp(db, "new_provider_profile", sql_text("features/provider_profile.sql"))
+        touched["providers_changed"] = _temp(
+            db, "touched_provider_changes", sql_text("features/touched_provider_changes.sql")
+        )
         _upsert(db, "provider_profile")
 
     def members() -> None:
@@ -363,10 +366,12 @@ def read_inputs(db: Database, config: DetectionConfig = DEFAULT_CONFIG) -> Detec
     changes = _frame(db, "select * from f_iban_changes order by event_id")
     providers = _frame(db, "select * from f_provider_profile order by provider_id")
     scored = scored_providers(providers, config)
-    reader = db.con.sql("select * from f_claim_signals order by claim_id").arrow()
+    # the filter is row by row: the history streams in storage order (no sort of every line)
+    # and only the candidates are sorted
+    reader = db.con.sql("select * from f_claim_signals").arrow()
     batches = [candidate_lines(pl.from_arrow(batch), scored, config) for batch in reader]
     signals = (
-        pl.concat(batches, how="vertical_relaxed")
+        pl.concat(batches, how="vertical_relaxed").sort("claim_id")
         if batches
         else _frame(db, "select * from f_claim_signals limit 0")
     )
