@@ -170,7 +170,8 @@ def main() -> None:
                 for k, v in {**summary.get("seconds", {}), **score.get("seconds", {})}.items()
                 if k != "total"
             )
-            + f"; members rescored {score.get('members_scored', 0):,}"
+            + f"; feature rows rebuilt for {score.get('features', {}).get('touched', {}).get('members', 0):,}"
+            f" of {score.get('members_scored', 0):,} members (detection scores them all)"
         )
     nightly_queue = queue_of(db)
     if args.legacy:

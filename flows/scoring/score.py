@@ -155,7 +155,21 @@ def build_features(
     full = full or refresh_aggregates or not _incremental_possible(db)
     build = FeatureBuild(full=full, aggregates_refreshed=refresh_aggregates)
     t0 = time.perf_counter()
-    if full:
+    # no feature relies on insertion order (every read sorts by a key): without it DuckDB
+    # streams and spills large inserts and windows instead of holding them (ingest does rely
+    # on it for line numbers, so it is turned off here only)
+    db.con.execute("set preserve_insertion_order = false")
+    try:
+        _build(db, build, refresh_aggregates)
+        _write_state(db, run_id, build.full)
+    finally:
+        db.con.execute("set preserve_insertion_order = true")
+    build.seconds["total"] = time.perf_counter() - t0
+    return build
+
+
+def _build(db: Database, build: FeatureBuild, refresh_aggregates: bool) -> None:
+    if build.full:
         for scope, query in FULL_SCOPES.items():
             _temp(db, scope, query)
         for name in FEATURES:
@@ -186,9 +200,6 @@ def build_features(
         ]
     else:
         _build_incremental(db, build)
-    _write_state(db, run_id, full)
-    build.seconds["total"] = time.perf_counter() - t0
-    return build
 
 
 # Claim lines whose signals are computed in one statement: the per-member windows and joins of

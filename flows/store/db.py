@@ -109,12 +109,7 @@ def temp_directory_for(db_path: Path) -> Path:
 
 
 def _open(path: Path, *, read_only: bool, settings: Settings) -> duckdb.DuckDBPyConnection:
-    config: dict[str, Any] = {
-        "memory_limit": settings.resolved_memory_limit,
-        # no query result relies on insertion order (every read sorts by a key): without it
-        # DuckDB streams and spills large inserts and windows instead of holding them
-        "preserve_insertion_order": False,
-    }
+    config: dict[str, Any] = {"memory_limit": settings.resolved_memory_limit}
     if not read_only:
         config["temp_directory"] = str(temp_directory_for(path))
     if settings.threads:
