@@ -78,11 +78,24 @@ def _table_exists(db: Database, name: str) -> bool:
     )
 
 
+def features_version() -> str:
+    """Digest of every feature query: stored features built by other queries (an upgrade) are
+    rebuilt, aggregates included."""
+    import hashlib
+
+    names = sorted({*FEATURES, *AGGREGATES})
+    text = "\n".join(sql_text(f"features/{name}.sql") for name in names)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
 def aggregates_due(db: Database, settings: Settings) -> str | None:
     """Why the portfolio aggregates must be refreshed now (None: the stored ones hold)."""
     rows = db.con.execute("select refreshed_at, members from feature_aggregates").fetchall()
     if not rows or not all(_table_exists(db, f"feat_{name}") for name in AGGREGATES):
         return "none stored"
+    built = db.con.execute("select features_version from feature_state").fetchall()
+    if not built or built[0][0] != features_version():
+        return "feature queries changed"
     refreshed_at, members = rows[0]
     age = datetime.now(UTC) - refreshed_at
     if age.total_seconds() > settings.aggregates_max_age_days * 86400:
@@ -125,8 +138,8 @@ def _write_state(db: Database, run_id: str, full: bool) -> None:
     db.con.execute("delete from feature_state")
     db.con.execute(
         "insert into feature_state select ?, ?, (select max(loaded_at) from claims),"
-        " (select max(loaded_at) from account_events), (select count(*) from claims), ?",
-        [run_id, datetime.now(UTC), full],
+        " (select max(loaded_at) from account_events), (select count(*) from claims), ?, ?",
+        [run_id, datetime.now(UTC), full, features_version()],
     )
     db.con.execute(
         "create or replace table feat_member_keys as"
@@ -150,7 +163,10 @@ def build_features(
     settings = settings or Settings()
     if refresh_aggregates is None:
         refresh_aggregates = full or aggregates_due(db, settings) is not None
-    elif not refresh_aggregates and aggregates_due(db, settings) == "none stored":
+    elif not refresh_aggregates and aggregates_due(db, settings) in (
+        "none stored",
+        "feature queries changed",
+    ):
         refresh_aggregates = True
     full = full or refresh_aggregates or not _incremental_possible(db)
     build = FeatureBuild(full=full, aggregates_refreshed=refresh_aggregates)

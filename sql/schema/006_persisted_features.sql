@@ -10,7 +10,8 @@ create table if not exists feature_state (
     claims_loaded_through  timestamptz,   -- lines loaded up to here are in the stored features
     events_loaded_through  timestamptz,
     claims_count           bigint not null,
-    full_rebuild           boolean not null
+    full_rebuild           boolean not null,
+    features_version       varchar not null  -- digest of the feature queries they were built by
 );
 
 -- one row: the portfolio aggregates in use (feat_peer_amounts, feat_portfolio_rates,

@@ -131,6 +131,11 @@ def test_full_run_refreshes_the_aggregates_and_a_stale_state_rebuilds(batches, t
             ingest_batch(db, batches[2], "run-2", tasks=False)
             after_purge = score_and_queue(db, settings, "run-2")
         assert after_purge.features["full"] and not after_purge.features["aggregates_refreshed"]
+        # features built by other feature queries (an upgrade) are rebuilt with their aggregates
+        db.con.execute("update feature_state set features_version = 'older-queries'")
+        with db.transaction():
+            upgraded = score_and_queue(db, settings, "run-upgrade")
+        assert upgraded.features["full"] and upgraded.features["aggregates_refreshed"]
         # aggregates older than the refresh period are refreshed (with a full rebuild)
         db.con.execute("update feature_aggregates set refreshed_at = refreshed_at - interval 30 day")
         with db.transaction():
