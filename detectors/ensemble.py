@@ -9,11 +9,6 @@ from __future__ import annotations
 
 import numpy as np
 import polars as pl
-from pyod.models.ecod import ECOD
-from pyod.models.gmm import GMM
-from pyod.models.hbos import HBOS
-from pyod.models.iforest import IForest
-from pyod.models.pca import PCA
 
 DETECTORS = ("iforest", "pca", "gmm", "hbos", "ecod")
 # default: isolation (trees), reconstruction error (PCA) and density (Gaussian mixture) see
@@ -43,6 +38,14 @@ def quantise(raw: np.ndarray, digits: int = RAW_SCORE_SIGNIFICANT_DIGITS) -> np.
 
 
 def _make(name: str, random_state: int):
+    # PyOD is imported here, not at module level: importing it pulls sklearn.datasets and
+    # matplotlib (~3 s), which every command that never fits a detector would pay
+    from pyod.models.ecod import ECOD
+    from pyod.models.gmm import GMM
+    from pyod.models.hbos import HBOS
+    from pyod.models.iforest import IForest
+    from pyod.models.pca import PCA
+
     if name == "iforest":
         return IForest(n_estimators=100, max_samples=256, random_state=random_state)
     if name == "hbos":

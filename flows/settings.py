@@ -50,6 +50,12 @@ class Settings(BaseSettings):
         "at least 1GB, at most 16GB; DuckDB spills to disk beyond it)",
     )
     threads: int | None = Field(default=None, description="DuckDB threads (default: all cores)")
+    aggregates_max_age_days: int = Field(
+        default=7, description="portfolio aggregates (peers, bank prevalence, ensemble) refreshed after"
+    )
+    aggregates_max_growth: float = Field(
+        default=0.05, description="... or when the portfolio grew by more than this share of members"
+    )
     score_sample_size: int = Field(default=200_000, description="members sampled to fit the PyOD detectors")
     score_chunk_size: int = Field(default=250_000, description="members scored per chunk")
     telemetry: bool = Field(default=False, description="allow Prefect's telemetry")

@@ -139,7 +139,7 @@ def _print_summary(summary: dict) -> None:
         console.print(f"report: {published.get('report')}\nanalytics copy: {published.get('analytics_db')}")
 
 
-def _run(settings: Settings) -> dict:
+def _run(settings: Settings, full: bool = False) -> dict:
     """Check what a run needs, run the flow, return its summary as recorded."""
     from claimwatch.pipelines.run import run_with
     from claimwatch.store.db import connect
@@ -154,7 +154,7 @@ def _run(settings: Settings) -> dict:
     _quiet_prefect_tracebacks()
     with console.status("claimwatch run…") as status:
         try:
-            summary = run_with(settings, lambda name, stage: status.update(f"{stage}: {name}"))
+            summary = run_with(settings, lambda name, stage: status.update(f"{stage}: {name}"), full=full)
         except ClaimwatchError:
             raise
         except Exception as exc:  # the run rolled back: the database is as it was before it
@@ -180,9 +180,12 @@ def run(
     db: DbOption = None,
     inbox: InboxOption = None,
     json_out: Annotated[bool, typer.Option("--json", help="print the summary as JSON")] = False,
+    full: Annotated[
+        bool, typer.Option("--full", help="rebuild every feature and the portfolio aggregates")
+    ] = False,
 ) -> None:
-    """Ingest the inbox, score the whole history, refresh the review queue."""
-    summary = _run(_settings(db, inbox))
+    """Ingest the inbox, score what it touches (the whole history with --full), refresh the queue."""
+    summary = _run(_settings(db, inbox), full)
     if json_out:
         console.print_json(json.dumps(summary, default=str))
     else:

@@ -80,9 +80,9 @@ class RunSummary:
 
 
 @task(name="build-features", cache_policy=NO_CACHE)
-def build_features_task(db: Database) -> None:
-    """Compute the SQL feature families over the whole history."""
-    build_features(db)
+def build_features_task(db: Database, full: bool, refresh_aggregates, settings: Settings, run_id: str):
+    """Bring the persisted SQL feature families up to date (what the new data touches, or all)."""
+    return build_features(db, full, refresh_aggregates, settings, run_id)
 
 
 @task(name="detect", cache_policy=NO_CACHE)
@@ -125,8 +125,12 @@ def data_checks_task(db: Database) -> dict[str, int]:
 PREFECT_STEPS = ScoreSteps(build_features_task, detect_task, write_scores_task, refresh_queue_task)
 
 
-def run_pipeline(settings: Settings, inbox: Path, progress: Progress | None = None) -> RunSummary:
+def run_pipeline(
+    settings: Settings, inbox: Path, progress: Progress | None = None, full: bool = False
+) -> RunSummary:
     """Ingest, score and refresh the queue atomically, then publish; return the summary.
+    ``full`` rebuilds every feature and the portfolio aggregates instead of what the new data
+    touches.
 
     Raises the run's error after recording it; a publishing failure after the commit raises
     ``PublishFailed`` (the data stays committed)."""
@@ -155,7 +159,7 @@ def run_pipeline(settings: Settings, inbox: Path, progress: Progress | None = No
                 summary.ingest = ingest_batch(db, inbox, summary.run_id, progress)
                 summary.seconds["ingest"] = time.perf_counter() - t1
                 t2 = time.perf_counter()
-                summary.score = score_and_queue(db, settings, summary.run_id, PREFECT_STEPS)
+                summary.score = score_and_queue(db, settings, summary.run_id, PREFECT_STEPS, full=full)
                 summary.seconds["score"] = time.perf_counter() - t2
                 pause_point("score")
                 summary.checks = data_checks_task(db)
@@ -206,14 +210,14 @@ def run_pipeline(settings: Settings, inbox: Path, progress: Progress | None = No
 
 
 @flow(name=FLOW_NAME)
-def claimwatch_run(inbox: str | None = None, db: str | None = None) -> RunSummary:
-    """Nightly job: 1. ingest the inbox, 2. score the history, 3. refresh the review queue,
-    4. publish the analytics copy, the report and the Prefect artifacts."""
+def claimwatch_run(inbox: str | None = None, db: str | None = None, full: bool = False) -> RunSummary:
+    """Nightly job: 1. ingest the inbox, 2. score what it touches (everything with ``full``),
+    3. refresh the review queue, 4. publish the analytics copy, the report and the artifacts."""
     settings, progress = flow_settings(db)
-    return run_pipeline(settings, Path(inbox) if inbox else settings.inbox, progress)
+    return run_pipeline(settings, Path(inbox) if inbox else settings.inbox, progress, full=full)
 
 
-def run_with(settings: Settings, progress: Progress | None = None) -> RunSummary:
+def run_with(settings: Settings, progress: Progress | None = None, *, full: bool = False) -> RunSummary:
     """Run the flow on a command's Settings (built once by the command)."""
     with calling(settings, progress):
-        return claimwatch_run(inbox=str(settings.inbox), db=str(settings.db))
+        return claimwatch_run(inbox=str(settings.inbox), db=str(settings.db), full=full)

@@ -13,7 +13,7 @@ columns, triggers) has one file per dialect (``.sqlite.sql``, ``.postgresql.sql`
 files rather than SQLAlchemy metadata DDL because the append-only triggers are dialect-specific
 SQL anyway and a DBA applying them to a team's PostgreSQL reads exactly what runs. The Table
 objects below describe the same tables for the queries (SQLAlchemy Core, portable);
-``tests/flows/test_store.py`` checks that they match the migrated database.
+``tests/review/test_store.py`` checks that they match the migrated database.
 """
 
 from __future__ import annotations

@@ -22,7 +22,8 @@ from claimwatch.detectors.detection import (
 from claimwatch.settings import Settings
 from claimwatch.store.db import Database, sql_text
 
-# Feature families in dependency order; each becomes temp table f_<name>.
+# Feature families in dependency order; each is persisted as table feat_<name> and read
+# through the temp view f_<name>.
 FEATURES = (
     "member_profile",
     "iban_member_links",
@@ -33,6 +34,329 @@ FEATURES = (
     "claim_signals",
     "member_features",
 )
+# Portfolio aggregates: relative to the whole portfolio, stored with the run that computed
+# them and refreshed by a full rebuild (--full, first run, or when stale: see
+# aggregates_due), so a nightly run rescoring a few members leaves every other member as it was.
+AGGREGATES = ("bank_prevalence", "peer_amounts", "portfolio_rates")
+# The key column of each per-unit family, and the scope table that selects what a run rebuilds.
+SCOPED = {
+    "iban_member_links": ("iban_hash", "scope_ibans"),
+    "iban_links": ("iban_hash", "scope_ibans"),
+    "iban_changes": ("member_id", "scope_change_members"),
+    "claim_signals": ("member_id", "scope_members"),
+    "provider_profile": ("provider_id", "scope_providers"),
+    "member_features": ("member_id", "scope_feature_members"),
+}
+# Everything, for a full rebuild.
+FULL_SCOPES = {
+    "scope_ibans": "select iban_hash from members where iban_hash is not null union "
+    "select new_value_hash from account_events where new_value_hash is not null union "
+    "select payee_iban_hash from claims where payee_iban_hash is not null",
+    "scope_change_members": "select member_id from members",
+    "scope_members": "select member_id from members",
+    "scope_providers": "select distinct provider_id from claims",
+    "scope_feature_members": "select member_id from members",
+}
+
+
+@dataclass
+class FeatureBuild:
+    """What a feature build did: full or incremental, aggregates refreshed, units rebuilt."""
+
+    full: bool
+    aggregates_refreshed: bool
+    touched: dict[str, int] = field(default_factory=dict)
+    seconds: dict[str, float] = field(default_factory=dict)
+
+
+def _table_exists(db: Database, name: str) -> bool:
+    return bool(
+        db.con.execute(
+            "select count(*) from information_schema.tables where table_name = ? and table_schema = 'main'",
+            [name],
+        ).fetchall()[0][0]
+    )
+
+
+def features_version() -> str:
+    """Digest of every feature query: stored features built by other queries (an upgrade) are
+    rebuilt, aggregates included."""
+    import hashlib
+
+    names = sorted({*FEATURES, *AGGREGATES})
+    text = "\n".join(sql_text(f"features/{name}.sql") for name in names)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def aggregates_due(db: Database, settings: Settings) -> str | None:
+    """Why the portfolio aggregates must be refreshed now (None: the stored ones hold)."""
+    rows = db.con.execute("select refreshed_at, members from feature_aggregates").fetchall()
+    if not rows or not all(_table_exists(db, f"feat_{name}") for name in AGGREGATES):
+        return "none stored"
+    built = db.con.execute("select features_version from feature_state").fetchall()
+    if not built or built[0][0] != features_version():
+        return "feature queries changed"
+    refreshed_at, members = rows[0]
+    age = datetime.now(UTC) - refreshed_at
+    if age.total_seconds() > settings.aggregates_max_age_days * 86400:
+        return f"older than {settings.aggregates_max_age_days} days"
+    now = db.con.execute("select count(*) from members").fetchall()[0][0]
+    if members and (now - members) / members > settings.aggregates_max_growth:
+        return f"portfolio grew by more than {settings.aggregates_max_growth:.0%}"
+    return None
+
+
+def _incremental_possible(db: Database) -> bool:
+    """Stored features exist and no stored line has been deleted since (a purge needs a rebuild)."""
+    if not all(_table_exists(db, f"feat_{name}") for name in (*FEATURES, "member_keys")):
+        return False
+    state = db.con.execute("select claims_loaded_through, claims_count from feature_state").fetchall()
+    if not state:
+        return False
+    through, count = state[0]
+    kept = db.con.execute(
+        "select count(*) from claims where loaded_at <= ? or ? is null", [through, through]
+    ).fetchall()[0][0]
+    superseded = db.con.execute(
+        "select count(*) from claims"
+        " where loaded_at > ? and claim_id in (select claim_id from feat_claim_signals)",
+        [through],
+    ).fetchall()[0][0]
+    return kept + superseded == count
+
+
+def _view(db: Database, name: str) -> None:
+    db.con.execute(f"create or replace temp view f_{name} as select * from feat_{name}")
+
+
+def _temp(db: Database, name: str, query: str) -> int:
+    db.con.execute(f"create or replace temp table {name} as {query}")
+    return db.con.execute(f"select count(*) from {name}").fetchall()[0][0]
+
+
+def _write_state(db: Database, run_id: str, full: bool) -> None:
+    db.con.execute("delete from feature_state")
+    db.con.execute(
+        "insert into feature_state select ?, ?, (select max(loaded_at) from claims),"
+        " (select max(loaded_at) from account_events), (select count(*) from claims), ?, ?",
+        [run_id, datetime.now(UTC), full, features_version()],
+    )
+    db.con.execute(
+        "create or replace table feat_member_keys as"
+        " select member_id, subscriber_id, postcode, department, iban_hash from members"
+    )
+
+
+def build_features(
+    db: Database,
+    full: bool = False,
+    refresh_aggregates: bool | None = None,
+    settings: Settings | None = None,
+    run_id: str = "",
+) -> FeatureBuild:
+    """Bring the persisted feature tables (feat_<family>) up to date and expose them as f_<family>.
+
+    Incremental (default, when stored features exist): only what this run's new data touches
+    is recomputed (sql/features/touched_*.sql) and upserted. ``full`` rebuilds every family.
+    ``refresh_aggregates`` (default: --full, first run, or :func:`aggregates_due`) recomputes
+    the portfolio aggregates first; a refresh implies a full rebuild."""
+    settings = settings or Settings()
+    if refresh_aggregates is None:
+        refresh_aggregates = full or aggregates_due(db, settings) is not None
+    elif not refresh_aggregates and aggregates_due(db, settings) in (
+        "none stored",
+        "feature queries changed",
+    ):
+        refresh_aggregates = True
+    full = full or refresh_aggregates or not _incremental_possible(db)
+    build = FeatureBuild(full=full, aggregates_refreshed=refresh_aggregates)
+    t0 = time.perf_counter()
+    # no feature relies on insertion order (every read sorts by a key): without it DuckDB
+    # streams and spills large inserts and windows instead of holding them (ingest does rely
+    # on it for line numbers, so it is turned off here only)
+    db.con.execute("set preserve_insertion_order = false")
+    try:
+        _build(db, build, refresh_aggregates)
+        _write_state(db, run_id, build.full)
+    finally:
+        db.con.execute("set preserve_insertion_order = true")
+    build.seconds["total"] = time.perf_counter() - t0
+    return build
+
+
+def _build(db: Database, build: FeatureBuild, refresh_aggregates: bool) -> None:
+    if build.full:
+        for scope, query in FULL_SCOPES.items():
+            _temp(db, scope, query)
+        for name in FEATURES:
+            t = time.perf_counter()
+            if name in AGGREGATES:
+                if refresh_aggregates:
+                    db.con.execute(
+                        f"create or replace table feat_{name} as " + sql_text(f"features/{name}.sql")
+                    )
+                _view(db, name)
+            elif name == "claim_signals":
+                _claim_signals_in_chunks(db, create=True)
+                _view(db, name)
+            else:
+                db.con.execute(f"create or replace table feat_{name} as " + sql_text(f"features/{name}.sql"))
+                _view(db, name)
+            if name == "member_profile":
+                for aggregate in ("peer_amounts", "portfolio_rates"):
+                    if refresh_aggregates:
+                        db.con.execute(
+                            f"create or replace table feat_{aggregate} as "
+                            + sql_text(f"features/{aggregate}.sql")
+                        )
+                    _view(db, aggregate)
+            build.seconds[name] = time.perf_counter() - t
+        build.touched["members"] = db.con.execute("select count(*) from feat_member_features").fetchall()[0][
+            0
+        ]
+    else:
+        _build_incremental(db, build)
+
+
+# Claim lines whose signals are computed in one statement: the per-member windows and joins of
+# claim_signals.sql are computed for members in chunks of about this many lines, so the
+# memory they need stays bounded whatever the history (a member's lines stay in one chunk).
+SIGNAL_CHUNK_LINES = 400_000
+
+
+def _claim_signals_in_chunks(db: Database, create: bool) -> None:
+    """Insert claim_signals of the members in scope_members into feat_claim_signals (created
+    by the first chunk when ``create``), chunk by chunk."""
+    lines = db.con.execute(
+        "select count(*) from claims where member_id in (select member_id from scope_members)"
+    ).fetchall()[0][0]
+    chunks = max(1, -(-lines // SIGNAL_CHUNK_LINES))
+    db.con.execute("create or replace temp table scope_members_all as select member_id from scope_members")
+    for chunk in range(chunks):
+        db.con.execute(
+            "create or replace temp table scope_members as select member_id from scope_members_all"
+            " where hash(member_id) % ? = ?",
+            [chunks, chunk],
+        )
+        into = (
+            "create or replace table feat_claim_signals as "
+            if create and chunk == 0
+            else "insert into feat_claim_signals by name "
+        )
+        db.con.execute(into + sql_text("features/claim_signals.sql"))
+    db.con.execute("create or replace temp table scope_members as select member_id from scope_members_all")
+
+
+def _delete_scope(db: Database, name: str) -> None:
+    key, scope = SCOPED[name]
+    db.con.execute(f"delete from feat_{name} where {key} in (select {key} from {scope})")
+    if name == "claim_signals":  # a superseded line may have moved to another member
+        db.con.execute(f"delete from feat_{name} where claim_id in (select claim_id from touched_claims)")
+
+
+def _upsert(db: Database, name: str) -> None:
+    _delete_scope(db, name)
+    db.con.execute(f"insert into feat_{name} by name select * from new_{name}")
+
+
+def _build_incremental(db: Database, build: FeatureBuild) -> None:
+    """Recompute the families over the scope this run's new data touches; upsert them."""
+    touched = build.touched
+    for name in AGGREGATES:
+        _view(db, name)
+
+    def step(label: str, fn) -> None:
+        t = time.perf_counter()
+        fn()
+        build.seconds[label] = time.perf_counter() - t
+
+    def profile() -> None:
+        _temp(db, "new_member_profile", sql_text("features/member_profile.sql"))
+        touched["members_changed"] = _temp(
+            db, "touched_members_changed", sql_text("features/touched_members_changed.sql")
+        )
+        db.con.execute("create or replace table feat_member_profile as select * from new_member_profile")
+        _view(db, "member_profile")
+        touched["claim_lines"] = _temp(db, "touched_claims", sql_text("features/touched_claims.sql"))
+        touched["events"] = _temp(db, "touched_events", sql_text("features/touched_events.sql"))
+        touched["ibans"] = _temp(db, "scope_ibans", sql_text("features/touched_ibans.sql"))
+
+    def links() -> None:
+        for name in ("iban_member_links", "iban_links"):
+            _view(db, name)
+        _temp(db, "new_iban_member_links", sql_text("features/iban_member_links.sql"))
+        _temp(db, "touched_link_changes", sql_text("features/touched_link_changes.sql"))
+        _upsert(db, "iban_member_links")
+        _temp(db, "new_iban_links", sql_text("features/iban_links.sql"))
+        touched["ibans_changed"] = _temp(
+            db, "touched_changed_ibans", sql_text("features/touched_changed_ibans.sql")
+        )
+        _upsert(db, "iban_links")
+
+    def changes() -> None:
+        _view(db, "iban_changes")
+        touched["change_members"] = _temp(
+            db, "scope_change_members", sql_text("features/touched_change_members.sql")
+        )
+        _temp(db, "new_iban_changes", sql_text("features/iban_changes.sql"))
+        touched["line_members"] = _temp(db, "scope_members", sql_text("features/touched_line_members.sql"))
+        _upsert(db, "iban_changes")
+
+    def signals() -> None:
+        _view(db, "claim_signals")
+        # the stored lines of the members in scope go, then their lines are inserted anew
+        _delete_scope(db, "claim_signals")
+        _claim_signals_in_chunks(db, create=False)
+
+    def providers() -> None:
+        _view(db, "provider_profile")
+        touched["providers"] = _temp(db, "scope_providers", sql_text("features/touched_providers.sql"))
+        _temp(db, "new_provider_profile", sql_text("features/provider_profile.sql"))
+        touched["providers_changed"] = _temp(
+            db, "touched_provider_changes", sql_text("features/touched_provider_changes.sql")
+        )
+        _upsert(db, "provider_profile")
+
+    def members() -> None:
+        _view(db, "member_features")
+        touched["members"] = _temp(
+            db, "scope_feature_members", sql_text("features/touched_feature_members.sql")
+        )
+        _temp(db, "new_member_features", sql_text("features/member_features.sql"))
+        _upsert(db, "member_features")
+
+    for label, fn in (
+        ("member_profile", profile),
+        ("links", links),
+        ("iban_changes", changes),
+        ("claim_signals", signals),
+        ("provider_profile", providers),
+        ("member_features", members),
+    ):
+        step(label, fn)
+
+
+def store_ensemble(db: Database, settings: Settings, run_id: str) -> object:
+    """Fit the ensemble on the member features and store it with the aggregates."""
+    import pickle
+
+    features = _frame(db, "select * from f_member_features order by member_id")
+    model = combine.fit_ensemble(features, settings.score_sample_size)
+    db.con.execute("delete from feature_aggregates")
+    db.con.execute(
+        "insert into feature_aggregates values (?, ?, (select count(*) from members), ?)",
+        [run_id, datetime.now(UTC), pickle.dumps(model) if model is not None else None],
+    )
+    return model
+
+
+def stored_ensemble(db: Database) -> object:
+    """The ensemble fitted at the last refresh of the aggregates (None if too few members)."""
+    import pickle
+
+    rows = db.con.execute("select ensemble from feature_aggregates").fetchall()
+    return pickle.loads(rows[0][0]) if rows and rows[0][0] is not None else None
+
 
 # Scores at least this high are kept per run in member_scores (the ensemble alone gives at
 # most 20: below that a member has no rule reason and is not unusual).
@@ -49,15 +373,10 @@ class ScoreSummary:
     cases_open: int = 0
     cases_opened: int = 0
     seconds: dict[str, float] = field(default_factory=dict)
+    features: dict = field(default_factory=dict)
 
     def as_dict(self) -> dict:
         return self.__dict__.copy()
-
-
-def build_features(db: Database) -> None:
-    """Materialise every feature family as a temp table (f_member_profile, ...)."""
-    for name in FEATURES:
-        db.con.execute(f"create or replace temp table f_{name} as " + sql_text(f"features/{name}.sql"))
 
 
 def _frame(db: Database, query: str) -> pl.DataFrame:
@@ -124,7 +443,9 @@ def detect(db: Database, settings: Settings, run_id: str) -> tuple[DetectionResu
     inputs = read_inputs(db)
     decisions = read_decisions(db)
     detection = Detection(sample_size=settings.score_sample_size, chunk_size=settings.score_chunk_size)
-    detection.fit(inputs)
+    # the ensemble fitted when the portfolio aggregates were last refreshed: a member's score
+    # does not move because other members changed
+    detection.ensemble_ = stored_ensemble(db)
     partitions = None
     if settings.dask_address:
         from claimwatch.scoring.scaleout import score_on_dask
@@ -260,12 +581,27 @@ LOCAL_STEPS = ScoreSteps()
 
 
 def score_and_queue(
-    db: Database, settings: Settings, run_id: str, steps: ScoreSteps = LOCAL_STEPS
+    db: Database,
+    settings: Settings,
+    run_id: str,
+    steps: ScoreSteps = LOCAL_STEPS,
+    *,
+    full: bool = False,
+    refresh_aggregates: bool | None = None,
 ) -> ScoreSummary:
-    """Build features, detect, store scores and refresh the queue (caller's transaction)."""
+    """Build features (incremental unless ``full``), detect, store scores and refresh the queue
+    (caller's transaction)."""
     summary = ScoreSummary()
     t0 = time.perf_counter()
-    steps.build(db)
+    build = steps.build(db, full, refresh_aggregates, settings, run_id)
+    if build.aggregates_refreshed:
+        store_ensemble(db, settings, run_id)
+    summary.features = {
+        "full": build.full,
+        "aggregates_refreshed": build.aggregates_refreshed,
+        "touched": build.touched,
+        "seconds": {k: round(v, 3) for k, v in build.seconds.items()},
+    }
     summary.seconds["features"] = time.perf_counter() - t0
     t1 = time.perf_counter()
     result, claim_flags = steps.detect(db, settings, run_id)

@@ -82,7 +82,7 @@ def load_key(settings: Settings, *, create: bool = False) -> PseudonymKey:
 
 
 # The same shapes as the SQL redaction (sql/staging/identifier_macros.sql, cw_looks_like_identifier);
-# tests/flows/test_privacy.py runs both on one list of identifier forms.
+# tests/store/test_privacy.py runs both on one list of identifier forms.
 _SEP = r"[ .\-]?"
 _IDENTIFIER_PATTERNS = (
     re.compile(r"[^\s@'\"]+@[^\s@'\"]+"),  # e-mail, anywhere

@@ -6,6 +6,7 @@ with claims_ as not materialized (
     select c.*, p.age_band, p.sex, p.subscriber_id, p.first_breach_date
     from claims as c
     join f_member_profile as p on p.member_id = c.member_id
+    where c.member_id in (select member_id from scope_members)  -- the members this run rebuilds
 ),
 
 same_care as (
@@ -95,12 +96,8 @@ household_change as (
 ),
 
 peers as (
-    select
-        age_band, sex, care_category,
-        avg(ln(1 + claimed_amount)) as peer_log_mean,
-        stddev_pop(ln(1 + claimed_amount)) as peer_log_sd
-    from claims_
-    group by age_band, sex, care_category
+    -- portfolio aggregate (sql/features/peer_amounts.sql), refreshed on its schedule
+    select age_band, sex, care_category, peer_log_mean, peer_log_sd from f_peer_amounts
 ),
 
 member_category as (

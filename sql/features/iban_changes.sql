@@ -11,6 +11,7 @@ profile as (
 
 raw_changes as (
     select * from events where event_type = 'iban_change'
+        and member_id in (select member_id from scope_change_members)  -- the members this run rebuilds
 ),
 
 inferred_account as (

@@ -5,6 +5,7 @@
 -- Grain: one row per IBAN hash.
 with links as (
     select * from f_iban_member_links
+    where iban_hash in (select iban_hash from scope_ibans)  -- the accounts this run rebuilds
 ),
 
 switches as (

@@ -14,6 +14,7 @@ final as (
     select l.iban_hash, l.member_id, m.subscriber_id
     from links as l
     join members as m on m.member_id = l.member_id
+    where l.iban_hash in (select iban_hash from scope_ibans)  -- the accounts this run rebuilds
 )
 
 select * from final

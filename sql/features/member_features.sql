@@ -3,10 +3,12 @@
 -- history. Grain: one row per member with at least one claim line or account event.
 with signals as (
     select * from f_claim_signals
+    where member_id in (select member_id from scope_feature_members)  -- the members this run rebuilds
 ),
 
 profile as (
     select * from f_member_profile
+    where member_id in (select member_id from scope_feature_members)
 ),
 
 claim_side as (
@@ -50,6 +52,7 @@ event_side as (
         count(*) filter (where event_type in ('email_change', 'phone_change')) as contact_changes,
         count(*) filter (where ip_country is not null and ip_country <> 'FR') as foreign_ip_events
     from account_events
+    where member_id in (select member_id from scope_feature_members)
     group by member_id
 ),
 
@@ -62,6 +65,7 @@ change_side as (
             as changed_to_foreign_iban,
         min(new_bank_share) as min_new_bank_share
     from f_iban_changes
+    where member_id in (select member_id from scope_feature_members)
     group by member_id
 ),
 

@@ -15,13 +15,12 @@ with claims_ as (
         p.breach_count > 0 as member_exposed
     from claims as c
     join f_member_profile as p on p.member_id = c.member_id
+    where c.provider_id in (select provider_id from scope_providers)  -- the providers this run rebuilds
 ),
 
 portfolio as (
-    select
-        (select min(care_date) from claims) as data_start,
-        (select avg(case when breach_count > 0 then 1.0 else 0.0 end) from f_member_profile)
-            as exposure_rate
+    -- portfolio aggregates (sql/features/portfolio_rates.sql), refreshed on their schedule
+    select data_start, exposure_rate from f_portfolio_rates
 ),
 
 member_start as (

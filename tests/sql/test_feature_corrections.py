@@ -84,7 +84,7 @@ CLAIMS = [
 @pytest.fixture(scope="module")
 def features(tmp_path_factory):
     from claimwatch.settings import Settings
-    from tests.conftest import TEST_KEY
+    from tests.helpers import TEST_KEY
 
     path = tmp_path_factory.mktemp("features") / "f.duckdb"
     with pytest.MonkeyPatch.context() as mp:
