@@ -89,7 +89,7 @@ def features(tmp_path_factory):
     path = tmp_path_factory.mktemp("features") / "f.duckdb"
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("CLAIMWATCH_KEY", TEST_KEY)
-        db = connect(Settings(db=path, inbox=path.parent))
+        db = connect(Settings(db=path, inbox=path.parent), create=True)
     members = pl.DataFrame(
         [
             {
