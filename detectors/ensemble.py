@@ -179,7 +179,6 @@ PLAIN_FEATURES = (
     "breach_count",
     "age",
 )
-INVERSE_FEATURES = ("min_days_change_to_payment", "min_new_bank_share")
 
 
 def feature_matrix(features: pl.DataFrame) -> tuple[np.ndarray, list[str]]:

@@ -30,7 +30,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import OperationalError
 
 from claimwatch.errors import ReviewError
 from claimwatch.settings import Settings
@@ -373,8 +373,3 @@ def _applied(conn: Connection) -> set[str]:
     if not sa.inspect(conn).has_table("review_migrations"):
         return set()
     return set(conn.execute(sa.select(review_migrations.c.version)).scalars())
-
-
-def is_store_error(exc: BaseException) -> bool:
-    """True for database errors a review command should report in one line."""
-    return isinstance(exc, DBAPIError)
