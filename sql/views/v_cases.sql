@@ -1,4 +1,4 @@
--- Analyst view: the review queue with reasons, scheme and decisions.
+-- Analyst view: the review queue with reasons, scheme id and decisions.
 -- `claimwatch sql` answers it from the review store's current state (decisions made a second
 -- ago included); in the DuckDB file itself it shows the run's mirror as of the last run.
 -- Grain: one row per case (open and closed).
@@ -13,6 +13,7 @@ select
     c.reason_codes,
     c.reasons,
     c.claim_ids,
+    c.scheme_id,
     len(string_split(c.claim_ids, ';')) as claim_lines,
     c.assigned_to,
     c.decision,
