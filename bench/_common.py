@@ -168,11 +168,19 @@ def noop_flow(env: dict) -> float:
     return seconds
 
 
-def clean_db(db: Path) -> None:
+def clean_db(db: Path, env: dict | None = None) -> None:
+    """Remove a database and everything beside it; with ``env``, create it anew
+    (`claimwatch init`, as an insurer does once)."""
     for stale in db.parent.glob(db.name + "*"):
         if stale.is_file():
             stale.unlink()
         elif stale.is_dir():
             shutil.rmtree(stale)
-    for stale in db.parent.glob(db.stem + ".analytics.duckdb*"):
-        stale.unlink()
+    for stale in db.parent.glob(db.stem + ".*"):
+        if stale.is_file():
+            stale.unlink()
+        elif stale.is_dir():
+            shutil.rmtree(stale)
+    if env is not None:
+        exe = shutil.which("claimwatch") or "claimwatch"
+        subprocess.run([exe, "init", "--db", str(db)], env=env, check=True, capture_output=True)

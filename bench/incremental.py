@@ -136,7 +136,7 @@ def main() -> None:
     try:
         bare = bare_load(history, work / "bare.duckdb", run_files(history))
         db, full_db = work / "nightly.duckdb", work / "full.duckdb"
-        clean_db(db)
+        clean_db(db, env)
         first, first_rss, first_summary = claimwatch_run(history, db, env)
         clean_db(full_db)
         shutil.copyfile(db, full_db)

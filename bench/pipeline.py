@@ -64,7 +64,7 @@ def main() -> None:
             bare = bare_load(inbox, work / "bare.duckdb", files)
             noop = noop_flow(run_env)
             db = work / f"{mode}.duckdb"
-            clean_db(db)
+            clean_db(db, run_env)
             seconds, peak, summary = claimwatch_run(inbox, db, run_env)
         finally:
             stop_server(server)

@@ -57,6 +57,9 @@ class Partition:
     signals: pl.DataFrame  # candidate lines of sql/features/claim_signals.sql
     changes: pl.DataFrame  # rules.score_iban_changes output
     profile: pl.DataFrame  # member_id, breach_count, breach_matched_types, first_breach_date
+    # ensemble_frame output of these members when already computed (a nightly run keeps the
+    # stored scores of members whose features did not change); None: computed here
+    ensemble: pl.DataFrame | None = None
 
 
 def fit_ensemble(features: pl.DataFrame, sample_size: int, random_state: int = 42) -> AnomalyEnsemble | None:
@@ -114,7 +117,7 @@ def score_partition(
     claim_flags = rules.flag_claims(part.signals, part.changes, providers, config)
     claim_flags, lifted = feedback.apply_to_flags(claim_flags, context or FeedbackContext(), config)
     member_reasons = rules.member_only_reasons(part.changes, part.profile, config)
-    ens = ensemble_frame(part.features, model, chunk_size)
+    ens = part.ensemble if part.ensemble is not None else ensemble_frame(part.features, model, chunk_size)
     anomalies = ens.filter(c("ensemble_score") >= k.anomaly_reason_score).select(
         "member_id",
         reason_code=pl.lit("ANOMALOUS_PROFILE"),
@@ -164,9 +167,10 @@ def split(part: Partition, partitions: int) -> list[Partition]:
     """Split one partition's frames into ``partitions`` by member hash."""
     if partitions <= 1:
         return [part]
+    names = ("features", "signals", "changes", "profile") + (("ensemble",) if part.ensemble is not None else ())
     tagged = {
         name: getattr(part, name).with_columns(_p=partition_of(pl.col("member_id"), partitions))
-        for name in ("features", "signals", "changes", "profile")
+        for name in names
     }
     return [
         Partition(**{name: frame.filter(pl.col("_p") == i).drop("_p") for name, frame in tagged.items()})

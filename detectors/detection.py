@@ -35,6 +35,8 @@ class DetectionInputs:
     providers : provider_profile rows (raw; scored here)
     profile : member_id, breach_count, breach_matched_types, first_breach_date
     features : member_features rows (the ensemble's input), sorted by member_id
+    ensemble : optional, :func:`claimwatch.detectors.combine.ensemble_frame` of every member of
+        ``features`` already computed with the fitted ensemble (same order); None: computed
     """
 
     signals: pl.DataFrame
@@ -42,6 +44,7 @@ class DetectionInputs:
     providers: pl.DataFrame
     profile: pl.DataFrame
     features: pl.DataFrame
+    ensemble: pl.DataFrame | None = None
 
 
 @dataclass
@@ -146,7 +149,7 @@ class Detection:
         changes = rules.score_iban_changes(inputs.changes, config)
         providers = scored_providers(inputs.providers, config)
         signals = candidate_lines(inputs.signals, providers, config)
-        whole = Partition(inputs.features, signals, changes, inputs.profile)
+        whole = Partition(inputs.features, signals, changes, inputs.profile, inputs.ensemble)
         context = feedback.FeedbackContext()
         if decisions is not None and decisions.height:
             context = feedback.context_from(rules.flag_claims(signals, changes, providers, config), decisions)

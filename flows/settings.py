@@ -112,7 +112,10 @@ class Settings(BaseSettings):
 
 def default_memory_limit() -> str:
     """A quarter of the memory this process may use (the machine's, or its cgroup's), in
-    [1GB, 16GB]: room for Python, polars and the detectors beside DuckDB."""
+    [256MB, 1GB]. DuckDB spills beyond it to a private folder, so a run completes on any history;
+    the cap keeps a whole run (this limit, half of it for the file reader, Python, polars and
+    the detectors) under 2 GiB of memory on a shared server. Set CLAIMWATCH_MEMORY_LIMIT higher
+    where the machine is dedicated to claimwatch: less spilling, faster first loads."""
     total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
     try:
         cgroup = Path("/sys/fs/cgroup/memory.max").read_text().strip()
@@ -120,7 +123,7 @@ def default_memory_limit() -> str:
             total = min(total, int(cgroup))
     except OSError:
         pass
-    mib = min(max(total // 4 // 2**20, 1024), 16 * 1024)
+    mib = min(max(total // 4 // 2**20, 256), 1024)
     return f"{mib}MiB"
 
 

@@ -135,10 +135,20 @@ def discover(inbox: Path) -> tuple[list[InboxFile], list[FileResult]]:
 
 # --------------------------------------------------------------------------- staging + load
 
+# Rows of a file staged and loaded at a time: the run's connection holds one slice's staging
+# tables (typed rows, every check, the member check) whatever the file's size, so a 10M-line
+# claims file loads within the default memory limit.
+STAGE_SLICE_ROWS = 1_000_000
+
 
 def stage(db: Database, contract: FileContract) -> None:
     """Validate, normalise and pseudonymise ``raw_input`` into temp table ``stg_checked``."""
     con = db.con
+    # the slice handed over by the reader is copied first: a statement reading the reader's
+    # stream, checking it and joining the members at once cannot spill and runs out of memory
+    # on big slices, a plain copy of the stream can
+    con.execute("create or replace temp table stg_input as select * from raw_input")
+    con.execute("create or replace temp view raw_input as select * from stg_input")
     # a view: typing, checks and the member check materialise once, in stg_checked
     con.execute("create or replace temp view stg as " + sql_text(f"staging/stg_{contract.kind}.sql"))
     checked = "load/checked_with_member.sql" if contract.names_member else "load/checked.sql"
@@ -236,18 +246,28 @@ def _load_one_file(
         )
         log.error("%s rejected: %s", f.name, exc.reason)
         return result
-    t1 = time.perf_counter()
     if progress:
         progress(f.name, "validate")
-    with reader.transfer(db.con):
-        stage(db, contract)
-    result.seconds["validate"] = time.perf_counter() - t1
+    try:
+        reader.transfer_rejects(db.con)
+        _quarantine_structural(db, f, sha, run_id)
+        # slice by slice in file order (a later line of the same id replaces an earlier one, as
+        # within a slice): the run's connection holds one slice's staging at a time
+        good = reader.rows()
+        for start in range(0, max(good, 1), STAGE_SLICE_ROWS):
+            t1 = time.perf_counter()
+            with reader.transfer(db.con, start, start + STAGE_SLICE_ROWS):
+                stage(db, contract)
+            result.seconds["validate"] = result.seconds.get("validate", 0.0) + time.perf_counter() - t1
+            t2 = time.perf_counter()
+            if progress:
+                progress(f.name, "load")
+            db.run_script("load/quarantine_rows.sql", params)
+            db.run_script(f"load/upsert_{f.kind}.sql", params)
+            result.seconds["load"] = result.seconds.get("load", 0.0) + time.perf_counter() - t2
+    finally:
+        reader.release()
     t2 = time.perf_counter()
-    if progress:
-        progress(f.name, "load")
-    _quarantine_structural(db, f, sha, run_id)
-    db.run_script("load/quarantine_rows.sql", params)
-    db.run_script(f"load/upsert_{f.kind}.sql", params)
     quarantined = db.con.execute("select count(*) from quarantine where file_sha256 = ?", [sha]).fetchall()[
         0
     ][0]
@@ -268,7 +288,7 @@ def _load_one_file(
             run_id,
         ],
     )
-    result.seconds["load"] = time.perf_counter() - t2
+    result.seconds["load"] += time.perf_counter() - t2
     for w in result.warnings:
         log.warning("%s: %s", f.name, w)
     log.info(
@@ -318,7 +338,7 @@ def ingest_batch(
             summary.files.append(loader(db, f, run_id, progress, reader=reader))
     finally:
         reader.close()
-    for name in ("raw_rejects", "stg_checked"):
+    for name in ("raw_rejects", "stg_checked", "stg_input"):
         db.con.execute(f"drop table if exists {name}")
     pause_point("ingest")
     summary.seconds["files"] = time.perf_counter() - t0

@@ -356,15 +356,32 @@ class FileReader:
             con.unregister("cw_reject_lines")
         return warnings
 
+    def rows(self) -> int:
+        """Rows of the file read (``raw_read``), the good ones."""
+        return self.con.execute("select count(*) from raw_read").fetchall()[0][0]
+
+    def transfer_rejects(self, main: duckdb.DuckDBPyConnection) -> None:
+        """Hand the malformed lines (``raw_rejects``: line, column, error) to the run's connection."""
+        main.register("cw_rejects_stream", self.con.sql("select * from raw_rejects").arrow())
+        try:
+            main.execute("create or replace temp table raw_rejects as select * from cw_rejects_stream")
+        finally:
+            main.unregister("cw_rejects_stream")
+
     @contextmanager
-    def transfer(self, main: duckdb.DuckDBPyConnection) -> Iterator[None]:
-        """Hand the finished, hashed rows to the run's connection: temp table ``raw_rejects`` and
-        view ``raw_input``, a stream read once by the statement that stages it (no extra copy).
-        Each row gets its physical line on the way: the line of the last break at or before its
-        position, plus the rows since."""
+    def transfer(self, main: duckdb.DuckDBPyConnection, start: int = 0, stop: int | None = None) -> Iterator[None]:
+        """Hand the finished, hashed rows at positions [start, stop) of the file to the run's
+        connection as view ``raw_input``: a stream read once by the statement that stages it (no
+        extra copy). A big file is handed over slice by slice, so what the run's connection holds
+        at a time stays bounded whatever the file's size. Each row gets its physical line on the
+        way: the line of the last break at or before its position, plus the rows since."""
         con = self.con
         breaks = con.execute("select count(*), min(line) from line_breaks").fetchall()[0]
-        positioned = "select rowid - (select min(rowid) from raw_read) as pos, * from raw_read"
+        window = f"pos >= {int(start)}" + (f" and pos < {int(stop)}" if stop is not None else "")
+        positioned = (
+            "select * from (select rowid - (select min(rowid) from raw_read) as pos, * from raw_read)"
+            f" where {window}"
+        )
         if breaks[0] <= 1:  # the usual file: no blank line, no line break inside quotes
             first = breaks[1] if breaks[1] is not None else 2
             query = f"select pos + {int(first)} as _line, * exclude (pos) from ({positioned})"
@@ -373,11 +390,6 @@ class FileReader:
                 f"select b.line + (p.pos - b.pos) as _line, p.* exclude (pos) from ({positioned}) as p "
                 "asof join line_breaks as b on p.pos >= b.pos"
             )
-        main.register("cw_rejects_stream", con.sql("select * from raw_rejects").arrow())
-        try:
-            main.execute("create or replace temp table raw_rejects as select * from cw_rejects_stream")
-        finally:
-            main.unregister("cw_rejects_stream")
         main.register("cw_raw_stream", con.sql(query).arrow())
         main.execute("create or replace temp view raw_input as select * from cw_raw_stream")
         try:
@@ -390,5 +402,8 @@ class FileReader:
                 main.unregister("cw_raw_stream")
             except duckdb.Error:
                 pass
-            for name in ("raw_read", "raw_rejects", "line_breaks"):
-                con.execute(f"drop table if exists {name}")
+
+    def release(self) -> None:
+        """Drop what the last file left in the reader."""
+        for name in ("raw_read", "raw_rejects", "line_breaks"):
+            self.con.execute(f"drop table if exists {name}")

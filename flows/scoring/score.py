@@ -37,7 +37,12 @@ FEATURES = (
 # Portfolio aggregates: relative to the whole portfolio, stored with the run that computed
 # them and refreshed by a full rebuild (--full, first run, or when stale: see
 # aggregates_due), so a nightly run rescoring a few members leaves every other member as it was.
-AGGREGATES = ("bank_prevalence", "peer_amounts", "portfolio_rates")
+AGGREGATES = ("bank_prevalence", "peer_amounts", "portfolio_rates", "provider_standing")
+# The aggregates built from a family, right after it in a full rebuild.
+BUILT_AFTER = {
+    "member_profile": ("peer_amounts", "portfolio_rates"),
+    "provider_profile": ("provider_standing",),
+}
 # The key column of each per-unit family, and the scope table that selects what a run rebuilds.
 SCOPED = {
     "iban_member_links": ("iban_hash", "scope_ibans"),
@@ -202,14 +207,12 @@ def _build(db: Database, build: FeatureBuild, refresh_aggregates: bool) -> None:
             else:
                 db.con.execute(f"create or replace table feat_{name} as " + sql_text(f"features/{name}.sql"))
                 _view(db, name)
-            if name == "member_profile":
-                for aggregate in ("peer_amounts", "portfolio_rates"):
-                    if refresh_aggregates:
-                        db.con.execute(
-                            f"create or replace table feat_{aggregate} as "
-                            + sql_text(f"features/{aggregate}.sql")
-                        )
-                    _view(db, aggregate)
+            for aggregate in BUILT_AFTER.get(name, ()):
+                if refresh_aggregates:
+                    db.con.execute(
+                        f"create or replace table feat_{aggregate} as " + sql_text(f"features/{aggregate}.sql")
+                    )
+                _view(db, aggregate)
             build.seconds[name] = time.perf_counter() - t
         build.touched["members"] = db.con.execute("select count(*) from feat_member_features").fetchall()[0][
             0
@@ -350,6 +353,30 @@ def store_ensemble(db: Database, settings: Settings, run_id: str) -> object:
     return model
 
 
+def refresh_member_ensemble(db: Database, model: object, settings: Settings, everyone: bool) -> int:
+    """Bring ``feat_member_ensemble`` (each member's ensemble score, detector ranks and
+    standing-out features under the stored model) up to date: every member after a full
+    rebuild or a refit, else the members whose features this run rebuilt
+    (``scope_feature_members``). A member's ensemble output is a function of its own features
+    and the stored model only, so the others keep theirs. Returns the members scored."""
+    everyone = everyone or not _table_exists(db, "feat_member_ensemble")
+    where = "" if everyone else " where member_id in (select member_id from scope_feature_members)"
+    features = _frame(db, f"select * from f_member_features{where} order by member_id")
+    frame = combine.ensemble_frame(features, model, settings.score_chunk_size)
+    db.con.register("member_ensemble_rows", frame.to_arrow())
+    try:
+        if everyone:
+            db.con.execute("create or replace table feat_member_ensemble as select * from member_ensemble_rows")
+        else:
+            db.con.execute(
+                "delete from feat_member_ensemble where member_id in (select member_id from scope_feature_members)"
+            )
+            db.con.execute("insert into feat_member_ensemble by name select * from member_ensemble_rows")
+    finally:
+        db.con.unregister("member_ensemble_rows")
+    return frame.height
+
+
 def stored_ensemble(db: Database) -> object:
     """The ensemble fitted at the last refresh of the aggregates (None if too few members)."""
     import pickle
@@ -383,6 +410,8 @@ def _frame(db: Database, query: str) -> pl.DataFrame:
     return db.con.sql(query).pl()
 
 
+# lines of the candidate filter's narrow read handed to polars at a time
+CANDIDATE_BATCH_LINES = 500_000
 # the columns of sql/features/claim_signals.sql that detectors' candidate-line filter reads
 CANDIDATE_FILTER_COLUMNS = (
     "claim_id",
@@ -403,10 +432,15 @@ def read_inputs(db: Database, config: DetectionConfig = DEFAULT_CONFIG) -> Detec
     changes = _frame(db, "select * from f_iban_changes order by event_id")
     providers = _frame(db, "select * from f_provider_profile order by provider_id")
     scored = scored_providers(providers, config)
-    # the filter reads a few narrow columns of every line; only the candidates' full rows are
-    # then read (a wide read of every line would hold them all in DuckDB's memory)
-    narrow = _frame(db, "select " + ", ".join(CANDIDATE_FILTER_COLUMNS) + " from f_claim_signals")
-    candidates = candidate_lines(narrow, scored, config).select("claim_id")
+    # the filter reads a few narrow columns of every line, batch by batch (a 10M-line history
+    # never sits in Python at once); only the candidates' full rows are then read
+    batches = db.con.sql("select " + ", ".join(CANDIDATE_FILTER_COLUMNS) + " from f_claim_signals").to_arrow_reader(
+        CANDIDATE_BATCH_LINES
+    )
+    kept = [candidate_lines(pl.from_arrow(batch), scored, config).select("claim_id") for batch in batches]
+    candidates = (
+        pl.concat(kept) if kept else pl.DataFrame({"claim_id": []}, schema={"claim_id": pl.String})
+    )
     db.con.register("candidate_claims", candidates.to_arrow())
     signals = _frame(
         db,
@@ -420,7 +454,16 @@ def read_inputs(db: Database, config: DetectionConfig = DEFAULT_CONFIG) -> Detec
         " order by member_id",
     )
     features = _frame(db, "select * from f_member_features order by member_id")
-    return DetectionInputs(signals, changes, providers, profile, features)
+    ensemble = None
+    if _table_exists(db, "feat_member_ensemble"):
+        ensemble = _frame(
+            db,
+            "select e.* from feat_member_ensemble as e semi join f_member_features as f"
+            " on f.member_id = e.member_id order by e.member_id",
+        )
+        if ensemble.height != features.height:  # not built for these features: computed anew
+            ensemble = None
+    return DetectionInputs(signals, changes, providers, profile, features, ensemble)
 
 
 def read_decisions(db: Database) -> pl.DataFrame:
@@ -445,7 +488,7 @@ def detect(db: Database, settings: Settings, run_id: str) -> tuple[DetectionResu
     detection = Detection(sample_size=settings.score_sample_size, chunk_size=settings.score_chunk_size)
     # the ensemble fitted when the portfolio aggregates were last refreshed: a member's score
     # does not move because other members changed
-    detection.ensemble_ = stored_ensemble(db)
+    detection.ensemble_ = stored_ensemble(db) if inputs.ensemble is None else None
     partitions = None
     if settings.dask_address:
         from claimwatch.scoring.scaleout import score_on_dask
@@ -594,8 +637,10 @@ def score_and_queue(
     summary = ScoreSummary()
     t0 = time.perf_counter()
     build = steps.build(db, full, refresh_aggregates, settings, run_id)
-    if build.aggregates_refreshed:
-        store_ensemble(db, settings, run_id)
+    t_ensemble = time.perf_counter()
+    model = store_ensemble(db, settings, run_id) if build.aggregates_refreshed else stored_ensemble(db)
+    build.touched["ensemble_members"] = refresh_member_ensemble(db, model, settings, everyone=build.full)
+    build.seconds["ensemble"] = time.perf_counter() - t_ensemble
     summary.features = {
         "full": build.full,
         "aggregates_refreshed": build.aggregates_refreshed,

@@ -145,6 +145,10 @@ class Database:
         """Settings for a private in-memory connection of this process (same limits, same
         private spill directory, in a subfolder)."""
         config = dict(self.config or {})
+        # the reader holds one file while the run's connection keeps its own buffers: half the
+        # limit each way keeps the process within about 1.5x the limit
+        if "memory_limit" in config:
+            config["memory_limit"] = _half(config["memory_limit"])
         if self.temp_dir is not None:
             config["temp_directory"] = str(_private_dir(self.temp_dir / f"reader-{os.getpid()}"))
         return config
@@ -164,6 +168,22 @@ class Database:
             self.con.execute("rollback")
             raise
         self.con.execute("commit")
+
+
+def _half(limit: str) -> str:
+    """Half of a DuckDB memory limit text ('1024MiB', '4GB', '1.5 GiB'), in MiB; kept as it is
+    when it cannot be read (DuckDB then says what is wrong with it)."""
+    import re
+
+    match = re.fullmatch(r"\s*([0-9.]+)\s*([KMGT]?i?B)\s*", limit, re.IGNORECASE)
+    if not match:
+        return limit
+    value, unit = float(match.group(1)), match.group(2).upper()
+    factor = {"B": 1, "KB": 1e3, "KIB": 2**10, "MB": 1e6, "MIB": 2**20, "GB": 1e9, "GIB": 2**30,
+              "TB": 1e12, "TIB": 2**40}.get(unit)
+    if factor is None:
+        return limit
+    return f"{max(int(value * factor / 2 / 2**20), 64)}MiB"
 
 
 def duckdb_config(settings: Settings, temp_dir: Path) -> dict[str, Any]:

@@ -32,6 +32,18 @@ claim_side as (
     group by s.member_id
 ),
 
+-- providers as of the last refresh of the portfolio aggregates (provider_standing.sql), and
+-- those first seen since then as they are now
+standing as (
+    select provider_id, exposure_z, outside_department_share, registry_key_valid, new_to_portfolio
+    from f_provider_standing
+    union all
+    select pp.provider_id, pp.exposure_z, pp.outside_department_share, pp.registry_key_valid,
+        pp.new_to_portfolio
+    from f_provider_profile as pp
+    anti join f_provider_standing as ps on ps.provider_id = pp.provider_id
+),
+
 provider_side as (
     select
         s.member_id,
@@ -40,7 +52,7 @@ provider_side as (
         max(case when pp.registry_key_valid = false then 1 else 0 end) as billed_by_bad_key_provider,
         max(case when pp.new_to_portfolio then 1 else 0 end) as billed_by_new_provider
     from signals as s
-    join f_provider_profile as pp on pp.provider_id = s.provider_id
+    join standing as pp on pp.provider_id = s.provider_id
     group by s.member_id
 ),
 

@@ -3,8 +3,10 @@
 create or replace temp table repeated_claim_ids as
 select claim_id from stg_checked where len(errors) = 0 group by claim_id having count(*) > 1;
 
--- lines whose claim_id appears once pass as they are; only repeated ones need ordering
-create or replace temp table new_claims as
+-- lines whose claim_id appears once pass as they are; only repeated ones need ordering.
+-- A view, not a copy: the deletes below read its claim_id column only, and the insert into
+-- claims reads the file's lines once.
+create or replace temp view new_claims as
 select * exclude (errors, raw_json, all_errors)
 from stg_checked
 where len(errors) = 0 and claim_id not in (select claim_id from repeated_claim_ids)
@@ -43,3 +45,6 @@ select * exclude (_line, member_unknown), _line as source_line, $file_name as so
     $loaded_at::timestamptz as loaded_at
 from new_claims
 where not member_unknown
+;
+
+drop view new_claims
