@@ -167,7 +167,9 @@ def split(part: Partition, partitions: int) -> list[Partition]:
     """Split one partition's frames into ``partitions`` by member hash."""
     if partitions <= 1:
         return [part]
-    names = ("features", "signals", "changes", "profile") + (("ensemble",) if part.ensemble is not None else ())
+    names = ("features", "signals", "changes", "profile") + (
+        ("ensemble",) if part.ensemble is not None else ()
+    )
     tagged = {
         name: getattr(part, name).with_columns(_p=partition_of(pl.col("member_id"), partitions))
         for name in names

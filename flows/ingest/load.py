@@ -13,14 +13,13 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-import duckdb
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 
 from claimwatch.errors import InputError
-from claimwatch.ingest.contract import CONTRACTS, KINDS, FileContract, format_of, kind_of
+from claimwatch.ingest.contract import CONTRACTS, KINDS, format_of, kind_of
 from claimwatch.ingest.reader import FileReader, FileRejected, scan_file
-from claimwatch.store.db import Database, sql_text
+from claimwatch.store.db import Database
 from claimwatch.store.runs import pause_point
 
 log = logging.getLogger("claimwatch.ingest.load")
@@ -141,28 +140,6 @@ def discover(inbox: Path) -> tuple[list[InboxFile], list[FileResult]]:
 STAGE_SLICE_ROWS = 1_000_000
 
 
-def stage(db: Database, contract: FileContract) -> None:
-    """Validate, normalise and pseudonymise ``raw_input`` into temp table ``stg_checked``."""
-    con = db.con
-    # the slice handed over by the reader is copied first: a statement reading the reader's
-    # stream, checking it and joining the members at once cannot spill and runs out of memory
-    # on big slices, a plain copy of the stream can
-    con.execute("create or replace temp table stg_input as select * from raw_input")
-    con.execute("create or replace temp view raw_input as select * from stg_input")
-    # a view: typing, checks and the member check materialise once, in stg_checked
-    con.execute("create or replace temp view stg as " + sql_text(f"staging/stg_{contract.kind}.sql"))
-    checked = "load/checked_with_member.sql" if contract.names_member else "load/checked.sql"
-    # every staged row carries its line: DuckDB need not keep (and buffer) the input order
-    con.execute("set preserve_insertion_order = false")
-    try:
-        con.execute("create or replace temp table stg_checked as " + sql_text(checked))
-    finally:
-        try:
-            con.execute("reset preserve_insertion_order")
-        except duckdb.Error:  # an aborted transaction: the failure above is the one to report
-            pass
-
-
 def _quarantine_structural(db: Database, f: InboxFile, sha: str, run_id: str) -> None:
     """Quarantine malformed CSV lines (no raw copy: their fields cannot be told apart)."""
     db.con.execute(
@@ -201,7 +178,13 @@ def load_one_file(
 
 def open_reader(db: Database) -> FileReader:
     """Open the private reading connection (same memory and spill settings as the database)."""
-    return FileReader(db.reader_config(), db.pads)
+    reader = FileReader(db.reader_config(), db.pads)
+    try:
+        reader.use_reference(db.con)
+    except BaseException:
+        reader.close()
+        raise
+    return reader
 
 
 def _load_one_file(
@@ -253,11 +236,12 @@ def _load_one_file(
         _quarantine_structural(db, f, sha, run_id)
         # slice by slice in file order (a later line of the same id replaces an earlier one, as
         # within a slice): the run's connection holds one slice's staging at a time
+        if contract.names_member:
+            reader.use_members(db.con)
         good = reader.rows()
         for start in range(0, max(good, 1), STAGE_SLICE_ROWS):
             t1 = time.perf_counter()
-            with reader.transfer(db.con, start, start + STAGE_SLICE_ROWS):
-                stage(db, contract)
+            reader.stage(db.con, contract, start, start + STAGE_SLICE_ROWS)
             result.seconds["validate"] = result.seconds.get("validate", 0.0) + time.perf_counter() - t1
             t2 = time.perf_counter()
             if progress:
@@ -338,7 +322,7 @@ def ingest_batch(
             summary.files.append(loader(db, f, run_id, progress, reader=reader))
     finally:
         reader.close()
-    for name in ("raw_rejects", "stg_checked", "stg_input"):
+    for name in ("raw_rejects", "stg_checked"):
         db.con.execute(f"drop table if exists {name}")
     pause_point("ingest")
     summary.seconds["files"] = time.perf_counter() - t0

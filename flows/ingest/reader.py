@@ -17,8 +17,6 @@ import gzip
 import hashlib
 import re
 import zlib
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -368,15 +366,28 @@ class FileReader:
         finally:
             main.unregister("cw_rejects_stream")
 
-    @contextmanager
-    def transfer(self, main: duckdb.DuckDBPyConnection, start: int = 0, stop: int | None = None) -> Iterator[None]:
-        """Hand the finished, hashed rows at positions [start, stop) of the file to the run's
-        connection as view ``raw_input``: a stream read once by the statement that stages it (no
-        extra copy). A big file is handed over slice by slice, so what the run's connection holds
-        at a time stays bounded whatever the file's size. Each row gets its physical line on the
-        way: the line of the last break at or before its position, plus the rows since."""
-        con = self.con
-        breaks = con.execute("select count(*), min(line) from line_breaks").fetchall()[0]
+    def use_reference(self, main: duckdb.DuckDBPyConnection) -> None:
+        """Copy the reference tables staging checks against (IBAN formats and bank codes) from
+        the run's connection."""
+        for name in ("iban_formats", "iban_bank_codes"):
+            self._copy_from(main, f"select * from {name}", name)
+
+    def _copy_from(self, main: duckdb.DuckDBPyConnection, query: str, name: str) -> None:
+        self.con.register("cw_copy_stream", main.sql(query).arrow())
+        try:
+            self.con.execute(f"create or replace temp table {name} as select * from cw_copy_stream")
+        finally:
+            self.con.unregister("cw_copy_stream")
+
+    def use_members(self, main: duckdb.DuckDBPyConnection) -> None:
+        """Copy the ids of the members the run's connection knows (those loaded earlier in this
+        run included): the member check of claims and account events reads them."""
+        self._copy_from(main, "select distinct member_id from members", "members")
+
+    def _positioned(self, start: int, stop: int | None) -> str:
+        """Rows at positions [start, stop) of ``raw_read``, each with its physical line: the line
+        of the last break at or before its position, plus the rows since."""
+        breaks = self.con.execute("select count(*), min(line) from line_breaks").fetchall()[0]
         window = f"pos >= {int(start)}" + (f" and pos < {int(stop)}" if stop is not None else "")
         positioned = (
             "select * from (select rowid - (select min(rowid) from raw_read) as pos, * from raw_read)"
@@ -384,26 +395,40 @@ class FileReader:
         )
         if breaks[0] <= 1:  # the usual file: no blank line, no line break inside quotes
             first = breaks[1] if breaks[1] is not None else 2
-            query = f"select pos + {int(first)} as _line, * exclude (pos) from ({positioned})"
-        else:
-            query = (
-                f"select b.line + (p.pos - b.pos) as _line, p.* exclude (pos) from ({positioned}) as p "
-                "asof join line_breaks as b on p.pos >= b.pos"
-            )
-        main.register("cw_raw_stream", con.sql(query).arrow())
-        main.execute("create or replace temp view raw_input as select * from cw_raw_stream")
+            return f"select pos + {int(first)} as _line, * exclude (pos) from ({positioned})"
+        return (
+            f"select b.line + (p.pos - b.pos) as _line, p.* exclude (pos) from ({positioned}) as p "
+            "asof join line_breaks as b on p.pos >= b.pos"
+        )
+
+    def stage(self, main: duckdb.DuckDBPyConnection, contract: FileContract, start: int, stop: int) -> None:
+        """Validate, normalise and check rows [start, stop) of the file here (``sql/staging``,
+        ``sql/load/checked*.sql``), then hand them to the run's connection as temp table
+        ``stg_checked``. A big file is handed over slice by slice: the run's transaction keeps
+        one copy of each slice's checked rows, nothing else of the file."""
+        con = self.con
+        con.execute(f"create or replace temp view raw_input as {self._positioned(start, stop)}")
+        con.execute("create or replace temp view stg as " + sql_text(f"staging/stg_{contract.kind}.sql"))
+        checked = "load/checked_with_member.sql" if contract.names_member else "load/checked.sql"
+        # every staged row carries its line: the order of the rows need not be kept
+        con.execute("set preserve_insertion_order = false")
         try:
-            yield
+            con.execute("create or replace temp table stg_checked as " + sql_text(checked))
         finally:
-            # after a failure (out of memory...) the run's transaction is aborted: the cleanup
-            # must not hide the failure behind "transaction is aborted"
+            con.execute("set preserve_insertion_order = true")
+            con.execute("drop view if exists stg")
+            con.execute("drop view if exists raw_input")
+        main.register("cw_checked_stream", con.sql("select * from stg_checked").arrow())
+        try:
+            main.execute("create or replace temp table stg_checked as select * from cw_checked_stream")
+        finally:
             try:
-                main.execute("drop view if exists raw_input")
-                main.unregister("cw_raw_stream")
-            except duckdb.Error:
+                main.unregister("cw_checked_stream")
+            except duckdb.Error:  # an aborted transaction: the failure above is the one to report
                 pass
+            con.execute("drop table if exists stg_checked")
 
     def release(self) -> None:
         """Drop what the last file left in the reader."""
-        for name in ("raw_read", "raw_rejects", "line_breaks"):
+        for name in ("raw_read", "raw_rejects", "line_breaks", "members"):
             self.con.execute(f"drop table if exists {name}")

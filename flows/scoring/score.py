@@ -210,7 +210,8 @@ def _build(db: Database, build: FeatureBuild, refresh_aggregates: bool) -> None:
             for aggregate in BUILT_AFTER.get(name, ()):
                 if refresh_aggregates:
                     db.con.execute(
-                        f"create or replace table feat_{aggregate} as " + sql_text(f"features/{aggregate}.sql")
+                        f"create or replace table feat_{aggregate} as "
+                        + sql_text(f"features/{aggregate}.sql")
                     )
                 _view(db, aggregate)
             build.seconds[name] = time.perf_counter() - t
@@ -366,10 +367,13 @@ def refresh_member_ensemble(db: Database, model: object, settings: Settings, eve
     db.con.register("member_ensemble_rows", frame.to_arrow())
     try:
         if everyone:
-            db.con.execute("create or replace table feat_member_ensemble as select * from member_ensemble_rows")
+            db.con.execute(
+                "create or replace table feat_member_ensemble as select * from member_ensemble_rows"
+            )
         else:
             db.con.execute(
-                "delete from feat_member_ensemble where member_id in (select member_id from scope_feature_members)"
+                "delete from feat_member_ensemble"
+                " where member_id in (select member_id from scope_feature_members)"
             )
             db.con.execute("insert into feat_member_ensemble by name select * from member_ensemble_rows")
     finally:
@@ -434,13 +438,11 @@ def read_inputs(db: Database, config: DetectionConfig = DEFAULT_CONFIG) -> Detec
     scored = scored_providers(providers, config)
     # the filter reads a few narrow columns of every line, batch by batch (a 10M-line history
     # never sits in Python at once); only the candidates' full rows are then read
-    batches = db.con.sql("select " + ", ".join(CANDIDATE_FILTER_COLUMNS) + " from f_claim_signals").to_arrow_reader(
-        CANDIDATE_BATCH_LINES
-    )
+    batches = db.con.sql(
+        "select " + ", ".join(CANDIDATE_FILTER_COLUMNS) + " from f_claim_signals"
+    ).to_arrow_reader(CANDIDATE_BATCH_LINES)
     kept = [candidate_lines(pl.from_arrow(batch), scored, config).select("claim_id") for batch in batches]
-    candidates = (
-        pl.concat(kept) if kept else pl.DataFrame({"claim_id": []}, schema={"claim_id": pl.String})
-    )
+    candidates = pl.concat(kept) if kept else pl.DataFrame({"claim_id": []}, schema={"claim_id": pl.String})
     db.con.register("candidate_claims", candidates.to_arrow())
     signals = _frame(
         db,
@@ -664,14 +666,20 @@ class DataCheckFailed(RuntimeError):
     """A data check (sql/checks) found offending rows: the run is rolled back."""
 
 
-def run_checks(db: Database) -> dict[str, int]:
-    """Run every data check; raise DataCheckFailed naming those that return rows."""
+def run_checks(db: Database, since: datetime | None = None) -> dict[str, int]:
+    """Run every data check; raise DataCheckFailed naming those that return rows. With
+    ``since`` (the run's start), the checks of big tables look at the rows loaded since only
+    (a nightly run does not re-read the whole history: older rows passed when they were loaded)."""
+    import re
+
     from claimwatch.store.db import sql_files
 
     counts = {}
     for relative in sql_files("checks"):
         name = relative.split("/")[-1].removesuffix(".sql")
-        counts[name] = db.con.execute(f"select count(*) from ({sql_text(relative)})").fetchall()[0][0]
+        text = sql_text(relative)
+        params = {"since": since} if re.search(r"\$since\b", text) else {}
+        counts[name] = db.con.execute(f"select count(*) from ({text})", params).fetchall()[0][0]
     failed = {k: v for k, v in counts.items() if v}
     if failed:
         raise DataCheckFailed(

@@ -179,8 +179,17 @@ def _half(limit: str) -> str:
     if not match:
         return limit
     value, unit = float(match.group(1)), match.group(2).upper()
-    factor = {"B": 1, "KB": 1e3, "KIB": 2**10, "MB": 1e6, "MIB": 2**20, "GB": 1e9, "GIB": 2**30,
-              "TB": 1e12, "TIB": 2**40}.get(unit)
+    factor = {
+        "B": 1,
+        "KB": 1e3,
+        "KIB": 2**10,
+        "MB": 1e6,
+        "MIB": 2**20,
+        "GB": 1e9,
+        "GIB": 2**30,
+        "TB": 1e12,
+        "TIB": 2**40,
+    }.get(unit)
     if factor is None:
         return limit
     return f"{max(int(value * factor / 2 / 2**20), 64)}MiB"
