@@ -221,7 +221,18 @@ class FeedbackConfig(_Checked):
     model_share: float = _p(0.15, "share", "share of the semi-supervised probability in the final score")
     unlabelled_negatives: int = _p(2000, "count", "unreviewed low-score members sampled as likely legitimate")
     unlabelled_weight: float = _p(0.2, "factor", "weight of such a member in the fit (a reviewer's is 1)")
-    confirmed_scheme: float = _p(0.9, "weight", "reason weight for a member of a scheme confirmed as fraud")
+    min_legitimate: int = _p(
+        3,
+        "count",
+        "members cleared as legitimate needed for it (with fewer, unreviewed low scores are the only "
+        "negatives and the model learns the unsupervised score back)",
+    )
+    confirmed_scheme: float = _p(
+        0.0,
+        "weight",
+        "reason weight for a member of a scheme confirmed as fraud (its open members already rank on "
+        "their own scores at the top: a lift would erase the order their own evidence gives)",
+    )
     reason_prior_precision: float = _p(
         0.8, "share", "share of a fraud reason's cases a reviewer expects to confirm, before any decision"
     )

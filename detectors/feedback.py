@@ -2,8 +2,9 @@
 
 Four effects, all off when there is no decision (the result is then unchanged):
 
-* a scheme (account, provider) with a member confirmed as fraud lifts its other members
-  (reason ``CONFIRMED_SCHEME``);
+* a scheme (account, provider) with a member confirmed as fraud marks its other members
+  (reason ``CONFIRMED_SCHEME``, weight ``feedback.confirmed_scheme``) and the queue ranks its
+  open members on their own scores, without step-back (sql/queue/rank_open_cases.sql);
 * a provider or an account cleared as legitimate (a member linked to it was decided
   legitimate, none fraud) stops lifting its patients: its MULE_ACCOUNT / SUSPICIOUS_PROVIDER
   flags are dropped;
@@ -13,7 +14,8 @@ Four effects, all off when there is no decision (the result is then unchanged):
 * a semi-supervised model (:class:`DecisionModel`, in the spirit of PyOD's XGBOD: the member
   features augmented with the unsupervised scores and the reason weights) learns from the
   decided members, with unreviewed low-score members as weakly weighted likely-legitimate
-  examples, and its probability is blended into every member's score.
+  examples, and its probability is blended into every member's score; it needs decisions of
+  both outcomes (``feedback.min_fraud``, ``feedback.min_legitimate``).
 
 Pure: frames in, frames out.
 """
@@ -267,7 +269,8 @@ def rerank(
     if decisions is None or features.is_empty():
         return members, None
     decided = decisions.join(features.select("member_id"), on="member_id", how="semi")
-    if decided.height < f.min_decisions or int(decided["is_fraud"].sum()) < f.min_fraud:
+    fraud = int(decided["is_fraud"].sum())
+    if decided.height < f.min_decisions or fraud < f.min_fraud or decided.height - fraud < f.min_legitimate:
         return members, None
     X = DecisionModel.matrix(members, features)
     ids = features.select("member_id").with_row_index("row")

@@ -164,7 +164,9 @@ def queue_order(cases: pl.DataFrame, config: DetectionConfig = DEFAULT_CONFIG) -
     )
     follower = in_scheme & (c("place_in_scheme") > s.lead_members)
     # distinct strong incidents: rings' leads and cases of their own scoring strong_case_score
-    distinct_strong = (~follower & (c("score") >= s.strong_case_score)).sum().cast(pl.Int64)
+    # (a confirmed scheme's open members are the follow-up of a decided investigation, not
+    # incidents still to find)
+    distinct_strong = (~follower & ~confirmed & (c("score") >= s.strong_case_score)).sum().cast(pl.Int64)
     ranked = ranked.with_columns(
         follower_place=pl.when(follower).then(
             pl.struct(c("score").neg(), c("case_id")).rank("ordinal").over(follower).cast(pl.Int64)

@@ -40,7 +40,8 @@ from (
         -- a scheme of one contract, or one a reviewer confirmed, is no ring to step back: its
         -- open members rank as cases of their own
         select o.case_id, o.score, o.amount_at_risk,
-            case when k.contracts > 1 and f.scheme_id is null then o.scheme_id end as ring_id
+            case when k.contracts > 1 and f.scheme_id is null then o.scheme_id end as ring_id,
+            f.scheme_id is not null as confirmed
         from open_cases as o
         left join scheme_contracts as k on k.scheme_id = o.scheme_id
         left join confirmed_schemes as f on f.scheme_id = o.scheme_id
@@ -55,11 +56,12 @@ from (
     ),
 
     counted as (
-        -- distinct strong incidents (rings' leads, cases of their own scoring 80 or more), and
+        -- distinct strong incidents (rings' leads, cases of their own scoring 80 or more; a
+        -- confirmed scheme's open members are the follow-up of a decided investigation), and
         -- each further member's place among all further members
         select *,
             count(*) filter (
-                where not coalesce(place_in_scheme > 1, false) and score >= 80.0
+                where not coalesce(place_in_scheme > 1, false) and not confirmed and score >= 80.0
             ) over () as distinct_strong,
             case when place_in_scheme > 1 then
                 row_number() over (

@@ -180,6 +180,33 @@ def test_no_decision_changes_nothing():
     assert model is None and reranked.equals(members)
 
 
+def test_the_decision_model_needs_members_cleared_as_legitimate():
+    rng = np.random.default_rng(0)
+    n = 200
+    from claimwatch.detectors.ensemble import LOG_FEATURES, PLAIN_FEATURES
+
+    columns = [*LOG_FEATURES, *PLAIN_FEATURES, "min_days_change_to_payment", "min_new_bank_share"]
+    features = pl.DataFrame(
+        {"member_id": [f"M{i:03d}" for i in range(n)], **{k: rng.uniform(0, 5, n) for k in columns}}
+    )
+    members = features.select("member_id").with_columns(
+        score=pl.Series(rng.uniform(0, 100, n)),
+        rule_score=pl.lit(0.5),
+        ensemble_score=pl.lit(0.5),
+        reason_codes=pl.lit(["MULE_ACCOUNT"]),
+        weights=pl.lit([0.85]),
+    )
+    # 12 decisions (>= min_decisions 10), 10 confirmed: with 2 cleared (< min_legitimate 3) the
+    # only negatives would be unreviewed low scores, so no model and the scores stay as they were
+    two = pl.DataFrame({"member_id": [f"M{i:03d}" for i in range(12)], "is_fraud": [True] * 10 + [False] * 2})
+    unchanged, model = feedback.rerank(members, features, two)
+    assert model is None and unchanged.equals(members)
+    # with 3 cleared it learns
+    three = two.with_columns(is_fraud=pl.Series([True] * 9 + [False] * 3))
+    _, model = feedback.rerank(members, features, three)
+    assert model is not None and model.decisions_used_ == 12
+
+
 def test_confirmed_account_lifts_its_strongly_linked_members_only():
     decisions = pl.DataFrame({"member_id": ["A"], "is_fraud": [True]})
     context = feedback.context_from(FLAGS, decisions)
