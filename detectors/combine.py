@@ -100,6 +100,17 @@ def ensemble_frame(features: pl.DataFrame, model: AnomalyEnsemble | None, chunk_
     )
 
 
+def final_score(rule: pl.Expr, ensemble: pl.Expr, config: DetectionConfig = DEFAULT_CONFIG) -> pl.Expr:
+    """A member's score (0..100) from its rule score and ensemble score (both 0..1).
+
+    The ensemble fills ``combine.ensemble_share`` of what the rules leave unexplained (noisy-OR):
+    an unusual profile adds to rule evidence, an ordinary one never takes from it (a relative
+    whose identity a takeover used has an ordinary profile; the lines claimed in its name are
+    the evidence). Without a rule reason the ensemble alone gives at most
+    ``100 x ensemble_share``."""
+    return 100 * (1 - (1 - rule) * (1 - config.combine.ensemble_share * ensemble))
+
+
 def score_partition(
     part: Partition,
     providers: pl.DataFrame,
@@ -116,7 +127,9 @@ def score_partition(
     k = config.combine
     claim_flags = rules.flag_claims(part.signals, part.changes, providers, config)
     claim_flags, lifted = feedback.apply_to_flags(claim_flags, context or FeedbackContext(), config)
-    member_reasons = rules.member_only_reasons(part.changes, part.profile, config)
+    member_reasons = feedback.scale_reasons(
+        rules.member_only_reasons(part.changes, part.profile, config), context or FeedbackContext()
+    )
     ens = part.ensemble if part.ensemble is not None else ensemble_frame(part.features, model, chunk_size)
     anomalies = ens.filter(c("ensemble_score") >= k.anomaly_reason_score).select(
         "member_id",
@@ -147,9 +160,7 @@ def score_partition(
             recovery_reasons=c("recovery_reasons").fill_null(pl.lit([], dtype=pl.List(pl.String))),
         )
         .with_columns(
-            score=(100 * (k.rule_share * c("rule_score") + (1 - k.rule_share) * c("ensemble_score"))).round(
-                4
-            ),
+            score=final_score(c("rule_score"), c("ensemble_score"), config).round(4),
             is_candidate=(c("rule_score") >= k.case_rule_score)
             | (c("ensemble_score") >= k.case_ensemble_score),
         )

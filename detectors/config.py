@@ -72,6 +72,14 @@ class TakeoverConfig(_Checked):
     upload_30d: float = _p(0.15, "weight", "an invoice sent by the member paid to it within 30 days")
     high_risk_upload: float = _p(0.2, "weight", "those uploads are optical / dental / hearing / osteopathy")
     after_breach: float = _p(0.15, "weight", "the member was exposed in a breach before the change")
+    large_payout: float = _p(
+        0.3,
+        "weight",
+        "much paid to it within 30 days, log-scaled from payout_floor_euros (0) to payout_cap_euros "
+        "(full): a takeover is made to take money out fast",
+    )
+    payout_floor_euros: float = _p(150.0, "euros", "paid to the new account within 30 days without weight")
+    payout_cap_euros: float = _p(1500.0, "euros", "paid within 30 days at which large_payout is full")
     moved_abroad_factor: float = _p(
         0.25,
         "factor",
@@ -161,7 +169,12 @@ class CombineConfig(_Checked):
     """How reasons and the ensemble make a score, and who becomes a case."""
 
     secondary_share: float = _p(0.5, "factor", "further reasons add with this share of their weight")
-    rule_share: float = _p(0.8, "share", "share of the rule score in the final score (rest: the ensemble)")
+    ensemble_share: float = _p(
+        0.2,
+        "share",
+        "the ensemble adds this share of what the rules leave unexplained: score = 100 x (1 - (1 - rule) "
+        "x (1 - ensemble_share x ensemble))",
+    )
     case_rule_score: float = _p(0.3, "weight", "a member becomes a case with this much rule evidence")
     case_ensemble_score: float = _p(0.995, "share", "or when the ensemble puts it above this quantile")
     anomaly_reason_score: float = _p(
@@ -177,9 +190,20 @@ class SchemeConfig(_Checked):
     min_members: int = _p(2, "count", "members that make a scheme")
     min_link_weight: float = _p(0.5, "weight", "a link this strong puts a member in a scheme")
     size_bonus: float = _p(0.05, "weight", "scheme score rises by this per doubling of its members")
-    lead_members: int = _p(2, "count", "a scheme's strongest members ranked on their own score alone")
+    lead_members: int = _p(
+        1, "count", "a ring's strongest members ranked on their own score alone (a ring: several contracts)"
+    )
     follower_step_back: float = _p(
-        10.0, "score", "further members rank as if this many points lower, among strong cases only"
+        20.0,
+        "score",
+        "each further member of a ring ranks this many points lower per member before it beyond the "
+        "leads, among strong cases only",
+    )
+    queue_capacity: int = _p(
+        200,
+        "count",
+        "cases reviewers work through at the top of the queue in one cycle: a ring's strongest further "
+        "members keep their scores while every distinct strong incident still fits in it",
     )
     strong_case_score: float = _p(
         80.0,
@@ -197,7 +221,27 @@ class FeedbackConfig(_Checked):
     model_share: float = _p(0.15, "share", "share of the semi-supervised probability in the final score")
     unlabelled_negatives: int = _p(2000, "count", "unreviewed low-score members sampled as likely legitimate")
     unlabelled_weight: float = _p(0.2, "factor", "weight of such a member in the fit (a reviewer's is 1)")
-    confirmed_scheme: float = _p(0.9, "weight", "reason weight for a member of a scheme confirmed as fraud")
+    min_legitimate: int = _p(
+        3,
+        "count",
+        "members cleared as legitimate needed for it (with fewer, unreviewed low scores are the only "
+        "negatives and the model learns the unsupervised score back)",
+    )
+    confirmed_scheme: float = _p(
+        0.0,
+        "weight",
+        "reason weight for a member of a scheme confirmed as fraud (its open members already rank on "
+        "their own scores at the top: a lift would erase the order their own evidence gives)",
+    )
+    reason_prior_precision: float = _p(
+        0.8, "share", "share of a fraud reason's cases a reviewer expects to confirm, before any decision"
+    )
+    reason_prior_decisions: int = _p(
+        4, "count", "decisions that prior is worth: a reason decided less often keeps most of its weight"
+    )
+    reason_min_factor: float = _p(
+        0.25, "factor", "a reason reviewers found mostly legitimate keeps at least this share of its weight"
+    )
     confirmed_link_weight: float = _p(
         0.6,
         "weight",
@@ -272,6 +316,8 @@ class DetectionConfig:
                 raise ValueError(f"DetectionConfig.{name}: unknown care categories {sorted(unknown)}")
         if self.duplicate.amount_cap_euros <= max(self.duplicate.cheap_euros, 1.0):
             raise ValueError("duplicate.amount_cap_euros must be above duplicate.cheap_euros")
+        if self.takeover.payout_cap_euros <= max(self.takeover.payout_floor_euros, 1.0):
+            raise ValueError("takeover.payout_cap_euros must be above takeover.payout_floor_euros")
         if self.takeover.no_payment_min_score < self.takeover.min_score:
             raise ValueError("takeover.no_payment_min_score must be >= takeover.min_score")
 

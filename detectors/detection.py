@@ -152,7 +152,9 @@ class Detection:
         whole = Partition(inputs.features, signals, changes, inputs.profile, inputs.ensemble)
         context = feedback.FeedbackContext()
         if decisions is not None and decisions.height:
-            context = feedback.context_from(rules.flag_claims(signals, changes, providers, config), decisions)
+            context = feedback.context_from(
+                rules.flag_claims(signals, changes, providers, config), decisions, config
+            )
         if score_partitions is None:
             members, flags = combine.score_partition(
                 whole, providers, self.ensemble_, self.chunk_size, config, context

@@ -1,16 +1,21 @@
 """Reviewers' decisions teach the next run.
 
-Three effects, all off when there is no decision (the result is then unchanged):
+Four effects, all off when there is no decision (the result is then unchanged):
 
-* a scheme (account, provider) with a member confirmed as fraud lifts its other members
-  (reason ``CONFIRMED_SCHEME``);
+* a scheme (account, provider) with a member confirmed as fraud marks its other members
+  (reason ``CONFIRMED_SCHEME``, weight ``feedback.confirmed_scheme``) and the queue ranks its
+  open members on their own scores, without step-back (sql/queue/rank_open_cases.sql);
 * a provider or an account cleared as legitimate (a member linked to it was decided
   legitimate, none fraud) stops lifting its patients: its MULE_ACCOUNT / SUSPICIOUS_PROVIDER
   flags are dropped;
+* a reason reviewers mostly found legitimate weighs less for every member carrying it: its
+  precision among the decided members (a Beta prior of ``feedback.reason_prior_decisions``
+  decisions at ``feedback.reason_prior_precision``) scales its weight down, never up;
 * a semi-supervised model (:class:`DecisionModel`, in the spirit of PyOD's XGBOD: the member
   features augmented with the unsupervised scores and the reason weights) learns from the
   decided members, with unreviewed low-score members as weakly weighted likely-legitimate
-  examples, and its probability is blended into every member's score.
+  examples, and its probability is blended into every member's score; it needs decisions of
+  both outcomes (``feedback.min_fraud``, ``feedback.min_legitimate``).
 
 Pure: frames in, frames out.
 """
@@ -26,7 +31,8 @@ from claimwatch.detectors.config import DEFAULT_CONFIG, DetectionConfig
 from claimwatch.detectors.ensemble import feature_matrix
 from claimwatch.detectors.rules import RULES
 
-MODEL_NAME = "logistic-xgbod-v1"
+# v2: fitted on reason weights scaled by their precision among the decisions (reason_factors)
+MODEL_NAME = "logistic-xgbod-v2"
 LINK_CODES = ("MULE_ACCOUNT", "SUSPICIOUS_PROVIDER")
 
 
@@ -37,16 +43,56 @@ class FeedbackContext:
 
     confirmed: frozenset[str] = field(default_factory=frozenset)
     cleared: frozenset[str] = field(default_factory=frozenset)
+    # (reason code, weight factor < 1, decided members carrying it confirmed, cleared)
+    reason_factors: tuple[tuple[str, float, int, int], ...] = ()
 
     @property
     def empty(self) -> bool:
-        return not self.confirmed and not self.cleared
+        return not self.confirmed and not self.cleared and not self.reason_factors
 
 
-def context_from(claim_flags: pl.DataFrame, decisions: pl.DataFrame | None) -> FeedbackContext:
+def reason_factors(
+    claim_flags: pl.DataFrame, decisions: pl.DataFrame, config: DetectionConfig = DEFAULT_CONFIG
+) -> pl.DataFrame:
+    """What the decisions say of each fraud reason: reason_code, confirmed, cleared (decided
+    members whose lines carry it at least ``combine.suspicious_line_weight``) and the factor its
+    weights are scaled by, ``min(1, posterior precision / prior precision)`` (at least
+    ``feedback.reason_min_factor``); only reasons with a factor below 1."""
+    f = config.feedback
+    c = pl.col
+    fraud_codes = [code for code, rule in RULES.items() if rule.queue == "fraud"]
+    carried = (
+        claim_flags.filter(
+            c("reason_code").is_in(fraud_codes) & (c("weight") >= config.combine.suspicious_line_weight)
+        )
+        .select("member_id", "reason_code")
+        .unique()
+        .join(decisions.select("member_id", "is_fraud"), on="member_id", how="inner")
+    )
+    prior = f.reason_prior_decisions
+    return (
+        carried.group_by("reason_code")
+        .agg(confirmed=c("is_fraud").sum().cast(pl.Int64), cleared=(~c("is_fraud")).sum().cast(pl.Int64))
+        .with_columns(
+            factor=(
+                (c("confirmed") + prior * f.reason_prior_precision)
+                / (c("confirmed") + c("cleared") + prior)
+                / f.reason_prior_precision
+            )
+            .clip(f.reason_min_factor, 1.0)
+            .round(4)
+        )
+        .filter(c("factor") < 1.0)
+        .sort("reason_code")
+    )
+
+
+def context_from(
+    claim_flags: pl.DataFrame, decisions: pl.DataFrame | None, config: DetectionConfig = DEFAULT_CONFIG
+) -> FeedbackContext:
     """Accounts and providers (MULE_ACCOUNT / SUSPICIOUS_PROVIDER incidents) linked to decided
     members: confirmed when one is fraud, cleared when every decided member linked to it is
-    legitimate."""
+    legitimate; and the reasons the decisions scale down (:func:`reason_factors`)."""
     if decisions is None or decisions.is_empty():
         return FeedbackContext()
     c = pl.col
@@ -58,23 +104,58 @@ def context_from(claim_flags: pl.DataFrame, decisions: pl.DataFrame | None) -> F
         .group_by("incident")
         .agg(fraud=c("is_fraud").any())
     )
+    factors = reason_factors(claim_flags, decisions, config)
     return FeedbackContext(
         confirmed=frozenset(linked.filter(c("fraud"))["incident"].to_list()),
         cleared=frozenset(linked.filter(~c("fraud"))["incident"].to_list()),
+        reason_factors=tuple(factors.select("reason_code", "factor", "confirmed", "cleared").iter_rows()),
+    )
+
+
+def scale_reasons(reasons: pl.DataFrame, context: FeedbackContext) -> pl.DataFrame:
+    """Scale the weights of the reasons the decisions scale down (claim flags or member
+    reasons: reason_code, weight, reason) and say so in the reason."""
+    if not context.reason_factors:
+        return reasons
+    c = pl.col
+    factors = pl.DataFrame(
+        list(context.reason_factors),
+        schema={"reason_code": pl.String, "factor": pl.Float64, "confirmed": pl.Int64, "cleared": pl.Int64},
+        orient="row",
+    )
+    return (
+        reasons.join(factors, on="reason_code", how="left", maintain_order="left")
+        .with_columns(
+            weight=pl.when(c("factor").is_not_null()).then(c("weight") * c("factor")).otherwise(c("weight")),
+            reason=pl.when(c("factor").is_not_null())
+            .then(
+                c("reason")
+                + pl.lit(" [weight x ")
+                + c("factor").round(2).cast(pl.String)
+                + pl.lit(": reviewers cleared ")
+                + c("cleared").cast(pl.String)
+                + pl.lit(" of ")
+                + (c("confirmed") + c("cleared")).cast(pl.String)
+                + pl.lit(" decided members with this reason]")
+            )
+            .otherwise(c("reason")),
+        )
+        .drop("factor", "confirmed", "cleared")
     )
 
 
 def apply_to_flags(
     claim_flags: pl.DataFrame, context: FeedbackContext, config: DetectionConfig = DEFAULT_CONFIG
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """Drop the link flags of cleared incidents; return (flags, member reasons for members of
-    confirmed schemes)."""
+    """Drop the link flags of cleared incidents, scale the reasons the decisions scale down;
+    return (flags, member reasons for members of confirmed schemes)."""
     c = pl.col
     empty = pl.DataFrame(
         schema={"member_id": pl.String, "reason_code": pl.String, "weight": pl.Float64, "reason": pl.String}
     )
     if context.empty:
         return claim_flags, empty
+    claim_flags = scale_reasons(claim_flags, context)
     cleared = pl.Series(sorted(context.cleared), dtype=pl.String).implode()
     confirmed = pl.Series(sorted(context.confirmed), dtype=pl.String).implode()
     kept = claim_flags.filter(~(c("reason_code").is_in(list(LINK_CODES)) & c("incident").is_in(cleared)))
@@ -188,7 +269,8 @@ def rerank(
     if decisions is None or features.is_empty():
         return members, None
     decided = decisions.join(features.select("member_id"), on="member_id", how="semi")
-    if decided.height < f.min_decisions or int(decided["is_fraud"].sum()) < f.min_fraud:
+    fraud = int(decided["is_fraud"].sum())
+    if decided.height < f.min_decisions or fraud < f.min_fraud or decided.height - fraud < f.min_legitimate:
         return members, None
     X = DecisionModel.matrix(members, features)
     ids = features.select("member_id").with_row_index("row")

@@ -143,6 +143,14 @@ def score_iban_changes(changes: pl.DataFrame, config: DetectionConfig = DEFAULT_
     fast_upload = (c("uploaded_payments_30d") > 0) & (c("days_to_first_payment") <= t.fast_upload_days)
     upload_30d = c("uploaded_payments_30d") > 0
     high_risk = c("high_risk_payments_30d") > 0
+    # what a takeover is for: money out fast. Ordinary claims after a legitimate change are
+    # small (a consultation, a pharmacy box); the weight grows with the log of the amount
+    payout_floor = max(t.payout_floor_euros, 1.0)
+    payout = (
+        c("amount_paid_30d").cast(pl.Float64).fill_null(0.0).clip(payout_floor, t.payout_cap_euros)
+        / payout_floor
+    ).log() / _log(t.payout_cap_euros / payout_floor)
+    large_payout = payout > 0
     raw = noisy_or(
         [
             pl.when(security_recent & (c("hours_since_security_event") <= 72))
@@ -158,6 +166,7 @@ def score_iban_changes(changes: pl.DataFrame, config: DetectionConfig = DEFAULT_
             pl.when(fast_upload).then(t.fast_upload).when(upload_30d).then(t.upload_30d),
             pl.when(high_risk & upload_30d).then(t.high_risk_upload),
             pl.when(c("changed_after_breach")).then(t.after_breach),
+            t.large_payout * payout,
         ]
     )
     scored = changes.with_columns(
@@ -209,6 +218,11 @@ def score_iban_changes(changes: pl.DataFrame, config: DetectionConfig = DEFAULT_
                             + pl.lit(" other contract(s)"),
                         ),
                         _piece(c("changed_after_breach"), "member exposed in a breach before the change"),
+                        _piece(
+                            large_payout,
+                            _eur(c("amount_paid_30d"))
+                            + pl.lit(f" paid to it within 30 days (over {t.payout_floor_euros:g} €)"),
+                        ),
                         _piece(
                             moved_abroad.fill_null(False),
                             f"consistent with a move abroad: sessions and bank in one country, no contact "

@@ -122,41 +122,74 @@ def build_schemes(
 
 
 def queue_order(cases: pl.DataFrame, config: DetectionConfig = DEFAULT_CONFIG) -> pl.DataFrame:
-    """Order cases so that the top shows distinct schemes without pushing any member of a
-    scheme below a weak case of its own.
+    """Order cases so that the top shows distinct incidents, schemes ranked as investigations,
+    without pushing any member of a scheme below a weak case of its own.
 
-    ``cases``: case_id, score, amount_at_risk, scheme_id (null for a case of its own). Returns
-    the frame with ``rank`` (1 = first). A scheme's ``lead_members`` strongest members rank on
-    their score; its further members (the scheme is already on screen, and one decision closes
-    it) rank as if ``follower_step_back`` points lower, but never below an unrelated case weaker
-    than ``strong_case_score`` or than themselves minus the step. A scheme member goes right
-    before the first unrelated case weaker than that ranking score (ties: the member first);
-    members of schemes in one such gap follow each other round by round (every scheme's
-    strongest there, then every scheme's second...). sql/queue/rank_open_cases.sql writes the
+    ``cases``: case_id, score, amount_at_risk, scheme_id (null for a case of its own),
+    subscriber_id (the member's contract) and, optionally, scheme_confirmed (a reviewer closed a
+    member of the scheme as fraud). Returns the frame with ``rank`` (1 = first).
+
+    A scheme that spans several contracts (a mule ring, a fake provider's clientele) is one
+    investigation: its ``lead_members`` strongest members rank on their score; each further
+    member (the scheme is on screen already, one decision closes it) ranks
+    ``follower_step_back`` points lower per member before it beyond the leads, but never below
+    an unrelated case weaker than ``strong_case_score`` or than itself. The members of a scheme
+    within one contract (a household takeover: the victim and the relatives claimed in their
+    name) rank as cases of their own: each is a person whose identity was used, and one
+    contract cannot crowd the queue. Neither do the open members of a scheme a reviewer has
+    confirmed (a member closed as fraud): the investigation is no longer a hypothesis, each of
+    them is a victim or a payment to stop, in the order of their scores. A ring member goes
+    right before the first unrelated case weaker than its ranking score (ties: the member
+    first); members of rings in one such gap follow each other round by round (every ring's
+    strongest there, then every ring's second...). sql/queue/rank_open_cases.sql writes the
     same order; this is its reference implementation (a test holds them together)."""
     s = config.schemes
     c = pl.col
-    in_scheme = c("scheme_id").is_not_null()
+    contracts = (
+        c("subscriber_id").drop_nulls().n_unique().over("scheme_id")
+        if "subscriber_id" in cases.columns
+        else pl.lit(2)
+    )
+    confirmed = (
+        c("scheme_confirmed").fill_null(False) if "scheme_confirmed" in cases.columns else pl.lit(False)
+    )
+    cases = cases.with_columns(
+        ring_id=pl.when(c("scheme_id").is_not_null() & (contracts > 1) & ~confirmed).then(c("scheme_id"))
+    )
+    in_scheme = c("ring_id").is_not_null()
     ranked = cases.with_columns(
         place_in_scheme=pl.when(in_scheme).then(
-            pl.struct(c("score").neg(), c("case_id")).rank("ordinal").over("scheme_id")
+            pl.struct(c("score").neg(), c("case_id")).rank("ordinal").over("ring_id").cast(pl.Int64)
+        )
+    )
+    follower = in_scheme & (c("place_in_scheme") > s.lead_members)
+    # distinct strong incidents: rings' leads and cases of their own scoring strong_case_score
+    # (a confirmed scheme's open members are the follow-up of a decided investigation, not
+    # incidents still to find)
+    distinct_strong = (~follower & ~confirmed & (c("score") >= s.strong_case_score)).sum().cast(pl.Int64)
+    ranked = ranked.with_columns(
+        follower_place=pl.when(follower).then(
+            pl.struct(c("score").neg(), c("case_id")).rank("ordinal").over(follower).cast(pl.Int64)
         )
     ).with_columns(
-        ranking_score=pl.when(in_scheme & (c("place_in_scheme") > s.lead_members))
+        # the strongest further members keep their scores while every distinct strong incident
+        # still fits in the queue_capacity cases reviewers work through
+        ranking_score=pl.when(follower & (c("follower_place") > s.queue_capacity - distinct_strong))
         .then(
             pl.max_horizontal(
-                c("score") - s.follower_step_back, pl.min_horizontal(c("score"), s.strong_case_score)
+                c("score") - s.follower_step_back * (c("place_in_scheme") - s.lead_members),
+                pl.min_horizontal(c("score"), s.strong_case_score),
             )
         )
         .otherwise(c("score"))
     )
-    unrelated = cases.filter(c("scheme_id").is_null()).select(band=c("score")).unique().sort("band")
+    unrelated = cases.filter(c("ring_id").is_null()).select(band=c("score")).unique().sort("band")
     keyed = (
         ranked.sort("ranking_score")
         .join_asof(unrelated, left_on="ranking_score", right_on="band", strategy="backward")
         .with_columns(
             band=pl.when(in_scheme).then(c("band").fill_null(-1.0)).otherwise(c("score")),
-            after_schemes=c("scheme_id").is_null().cast(pl.Int8),
+            after_schemes=c("ring_id").is_null().cast(pl.Int8),
         )
         .with_columns(
             # the member's round among its scheme's members in the same gap
@@ -164,7 +197,7 @@ def queue_order(cases: pl.DataFrame, config: DetectionConfig = DEFAULT_CONFIG) -
             .then(
                 pl.struct(c("score").neg(), c("case_id"))
                 .rank("ordinal")
-                .over("scheme_id", "band")
+                .over("ring_id", "band")
                 .cast(pl.Int64)
             )
             .otherwise(1),
@@ -175,4 +208,6 @@ def queue_order(cases: pl.DataFrame, config: DetectionConfig = DEFAULT_CONFIG) -
         )
         .with_row_index("rank", offset=1)
     )
-    return keyed.drop("band", "after_schemes", "place", "place_in_scheme", "ranking_score")
+    return keyed.drop(
+        "band", "after_schemes", "place", "place_in_scheme", "follower_place", "ranking_score", "ring_id"
+    )

@@ -26,7 +26,8 @@ CONTEXT_REASONS = ("BREACH_EXPOSED", "ANOMALOUS_PROFILE")
 # the lowest score a member with just enough rule evidence to become a case can have
 CASE_RULE_SCORE = DEFAULT_CONFIG.combine.case_rule_score
 CASE_ENSEMBLE_SCORE = DEFAULT_CONFIG.combine.case_ensemble_score
-CASE_SCORE_LINE = 100 * DEFAULT_CONFIG.combine.rule_share * CASE_RULE_SCORE
+# (the ensemble only adds to the rule score: with rule evidence alone the score is 100 x rule)
+CASE_SCORE_LINE = 100 * CASE_RULE_SCORE
 EVIDENCE_COLOR, CONTEXT_COLOR, CASE_COLOR, OTHER_COLOR = "#c0504d", "#9aa5b1", "#3b6ea5", "#c9d6e3"
 SCORE_BIN = 2  # points per bin of sql/report/score_distribution.sql
 

@@ -38,23 +38,59 @@ def evaluate(db: Database, labels_path: Path | None, ks: list[int]) -> dict:
 
     A case is a hit if its member has a fraudulent line. An incident is found when one of its
     members is in the top k: a fake-provider scheme is one incident per provider, a mule ring
-    one per account, every other pattern one per member."""
+    one per account (each member's: the ring's shared account among those its fraudulent lines
+    went to), every other pattern one per member."""
     labels = read_labels(db, labels_path)
     db.con.register("eval_labels", labels.to_arrow())
     fraud = db.con.sql(
         """
-        select c.member_id, coalesce(l.scenario, 'unknown') as scenario,
+        with fraud_lines as (
+            select c.member_id, coalesce(l.scenario, 'unknown') as scenario, c.provider_id,
+                c.payee_iban_hash, c.claimed_amount
+            from eval_labels as l join claims as c on c.claim_id = l.claim_id
+            where l.is_fraud
+        ),
+
+        links as (
+            select member_id, scenario,
+                case scenario when 'fake_provider' then provider_id else payee_iban_hash end as link,
+                count(*) as lines
+            from fraud_lines
+            where scenario in ('fake_provider', 'mule_ring')
+                and (case scenario when 'fake_provider' then provider_id else payee_iban_hash end)
+                    is not null
+            group by all
+        ),
+
+        main_link as (
+            -- a member's ring is the account (its fake provider: the provider) that the most
+            -- defrauded members share among those its fraudulent lines went to; then the one
+            -- with most of its lines, then the smallest id (a fixed choice: a ring member whose
+            -- lines also reached an account of its own stays in its ring)
+            select member_id, scenario, link from (
+                select *, row_number() over (
+                    partition by member_id, scenario order by sharing desc, lines desc, link
+                ) as place
+                from (
+                    select *, count(*) over (partition by scenario, link) as sharing from links
+                )
+            ) where place = 1
+        )
+
+        select f.member_id, f.scenario,
             -- one incident: the provider of a fake-provider scheme, the account of a mule
             -- ring, the member otherwise
-            case coalesce(l.scenario, 'unknown')
-                when 'fake_provider' then 'provider:' || any_value(c.provider_id)
-                when 'mule_ring' then 'account:' || coalesce(any_value(c.payee_iban_hash), c.member_id)
-                else 'member:' || c.member_id
+            case
+                when f.scenario = 'fake_provider' and any_value(m.link) is not null
+                    then 'provider:' || any_value(m.link)
+                when f.scenario = 'mule_ring' and any_value(m.link) is not null
+                    then 'account:' || any_value(m.link)
+                else 'member:' || f.member_id
             end as incident,
-            sum(c.claimed_amount)::double as fraud_amount
-        from eval_labels as l join claims as c on c.claim_id = l.claim_id
-        where l.is_fraud
-        group by c.member_id, l.scenario
+            sum(f.claimed_amount)::double as fraud_amount
+        from fraud_lines as f
+        left join main_link as m on m.member_id = f.member_id and m.scenario = f.scenario
+        group by f.member_id, f.scenario
         """
     ).pl()
     queue = db.con.sql(

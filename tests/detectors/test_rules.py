@@ -239,6 +239,22 @@ def test_account_shared_with_other_contracts_adds_to_the_takeover():
     assert "account also used by 2 other contract(s)" in row["takeover_reason"]
 
 
+def test_much_money_paid_right_after_the_change_adds_to_the_takeover():
+    # a password reset 50 h before (0.35) alone; then large_payout grows with the log of what
+    # was paid to the new account within 30 days, from 150 € (nothing) to 1500 € (0.3 in full):
+    # 474 € (the geometric middle, sqrt(150 x 1500)) adds half of it, 0.15
+    base = dict(security_events_14d_before=1, hours_since_security_event=50, payments_30d=3)
+    small = scored_change(**base, amount_paid_30d=150.0)
+    middle = scored_change(**base, amount_paid_30d=474.34)
+    large = scored_change(**base, amount_paid_30d=6000.0)
+    assert small["takeover_score"] == pytest.approx(0.35)
+    assert middle["takeover_score"] == pytest.approx(1 - 0.65 * 0.85, abs=1e-4)
+    # capped: 1 - 0.65 x 0.7
+    assert large["takeover_score"] == pytest.approx(0.545)
+    assert "6000 € paid to it within 30 days (over 150 €)" in large["takeover_reason"]
+    assert "paid to it within 30 days (over" not in small["takeover_reason"]
+
+
 # --------------------------------------------------------------------------- providers
 
 PROVIDER_SCHEMA = {
