@@ -177,7 +177,8 @@ def load_one_file(
 
 
 def open_reader(db: Database) -> FileReader:
-    """Open the private reading connection (same memory and spill settings as the database)."""
+    """Open the private reading connection (half the memory limit, its own spill folder), with
+    the reference tables staging checks against."""
     reader = FileReader(db.reader_config(), db.pads)
     try:
         reader.use_reference(db.con)

@@ -481,3 +481,40 @@ def test_iban_validation_matches_python_stdnum(settings):
     # check digits some countries add inside the BBAN
     for i, value in enumerate(candidates, start=10):
         assert (f"M{i}" in loaded) == iban.is_valid(value, check_country=False), value
+
+
+def test_a_file_staged_in_slices_loads_as_in_one(settings, tmp_path, monkeypatch):
+    # a big file is staged and loaded slice by slice: with slices of 3 rows, a repeated
+    # claim_id across slices (the later line wins), a bad line, an unknown member's line and a
+    # blank line before the last rows (line numbers past it) must give the same tables
+    from claimwatch.ingest import load
+
+    rows = [
+        GOOD,
+        GOOD.replace("C1,", "C2,"),
+        GOOD.replace("C1,", "C3,").replace("2025-03-04", "2025-02-01"),  # received before care
+        GOOD.replace("C1,", "C4,").replace(",M1,", ",M9,"),  # unknown member: waits
+        GOOD.replace(",9.00,", ",12.50,"),  # C1 again, later: replaces the first C1
+        "",
+        GOOD.replace("C1,", "C5,"),
+        GOOD.replace("C1,", "C2,").replace(",9.00,", ",7.00,"),  # C2 again, last
+    ]
+    text = CLAIM_HEADER + "\n" + "\n".join(rows) + "\n"
+    tables = (
+        "select claim_id, claimed_amount::double, source_line from claims order by claim_id",
+        "select line, columns, reasons from quarantine order by line",
+        "select claim_id, source_line from pending_claims order by claim_id",
+    )
+    results = []
+    for slice_rows in (1_000_000, 3):
+        monkeypatch.setattr(load, "STAGE_SLICE_ROWS", slice_rows)
+        run_settings = settings.model_copy(update={"db": tmp_path / f"s{slice_rows}.duckdb"})
+        write(run_settings.inbox, "members.csv", MEMBERS)
+        write(run_settings.inbox, "claims.csv", text)
+        ingest(run_settings)
+        results.append([query(run_settings, sql) for sql in tables])
+    assert results[0] == results[1]
+    claims, quarantine, pending = results[0]
+    assert claims == [("C1", 12.5, 6), ("C2", 7.0, 9), ("C5", 9.0, 8)]
+    assert [(line, columns) for line, columns, _ in quarantine] == [(4, "received_date"), (5, "member_id")]
+    assert pending == [("C4", 5)]
