@@ -7,6 +7,7 @@ next run writes.
 
 from __future__ import annotations
 
+import errno
 import os
 import shutil
 from pathlib import Path
@@ -79,8 +80,9 @@ def _copy(src, out) -> None:
             if n == 0:
                 break
             copied += n
-    except OSError:
-        if copied:
+    except OSError as exc:
+        # only a file system that cannot copy in the kernel falls back; a full disk is a failure
+        if copied or exc.errno not in (errno.EXDEV, errno.ENOSYS, errno.EOPNOTSUPP, errno.EINVAL):
             raise
         shutil.copyfileobj(src, out, 1 << 24)
 

@@ -4,7 +4,7 @@ errors that name their fix (real DuckDB failures)."""
 from __future__ import annotations
 
 import errno
-import shutil
+import os
 import stat
 from datetime import UTC, datetime
 
@@ -56,13 +56,16 @@ def test_spill_folder_is_private_emptied_at_open_and_removed_at_close(settings: 
 
 def test_failed_copy_removes_its_partial_file(settings: Settings, monkeypatch):
     connect(settings, create=True).close()
-    real = shutil.copyfileobj
+    real = os.copy_file_range
+    written = []
 
-    def disk_full(src, dst, length=0):
-        dst.write(src.read(4096))  # part of the copy reaches the disk, then the disk is full
+    def disk_full(src, dst, count, *args):
+        if not written:  # part of the copy reaches the disk, then the disk is full
+            written.append(real(src, dst, 4096))
+            return written[0]
         raise OSError(errno.ENOSPC, "No space left on device")
 
-    monkeypatch.setattr(shutil, "copyfileobj", disk_full)
+    monkeypatch.setattr(os, "copy_file_range", disk_full)
     with pytest.raises(OSError) as failure:
         analytics.publish_analytics_copy(settings)
     folder = settings.db.parent
@@ -70,7 +73,7 @@ def test_failed_copy_removes_its_partial_file(settings: Settings, monkeypatch):
     assert not settings.resolved_analytics_db.exists()
     message = str(resource_error(failure.value, settings))
     assert message.startswith("disk full")
-    monkeypatch.setattr(shutil, "copyfileobj", real)
+    monkeypatch.setattr(os, "copy_file_range", real)
     # a stale partial copy of a killed process is removed by the next run's start
     stale = folder / f".{settings.resolved_analytics_db.name}.partial-99999"
     stale.write_bytes(b"x")
