@@ -47,7 +47,7 @@ class Settings(BaseSettings):
     memory_limit: str | None = Field(
         default=None,
         description="DuckDB memory limit, e.g. 4GB (default: a quarter of the machine's memory, "
-        "at least 1GB, at most 16GB; DuckDB spills to disk beyond it)",
+        "at least 256MB, at most 1GB; the file reader gets half; DuckDB spills to disk beyond it)",
     )
     threads: int | None = Field(default=None, description="DuckDB threads (default: all cores)")
     aggregates_max_age_days: int = Field(
