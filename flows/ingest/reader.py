@@ -212,6 +212,21 @@ def physical_lines(path: Path, scan: FileScan, compressed: bool) -> np.ndarray:
     return np.where(blank, -1, start_line).astype(np.int64)
 
 
+def _copy_table(
+    source: duckdb.DuckDBPyConnection, target: duckdb.DuckDBPyConnection, query: str, name: str
+) -> None:
+    """Create temp table ``name`` in ``target`` from ``query`` on ``source``, streamed through
+    Arrow batches (never a whole table in Python)."""
+    target.register("cw_copy_stream", source.sql(query).arrow())
+    try:
+        target.execute(f"create or replace temp table {name} as select * from cw_copy_stream")
+    finally:
+        try:
+            target.unregister("cw_copy_stream")
+        except duckdb.Error:  # an aborted transaction: the failure above is the one to report
+            pass
+
+
 class FileReader:
     """A private in-memory DuckDB connection that reads and pseudonymises inbox files."""
 
@@ -360,29 +375,18 @@ class FileReader:
 
     def transfer_rejects(self, main: duckdb.DuckDBPyConnection) -> None:
         """Hand the malformed lines (``raw_rejects``: line, column, error) to the run's connection."""
-        main.register("cw_rejects_stream", self.con.sql("select * from raw_rejects").arrow())
-        try:
-            main.execute("create or replace temp table raw_rejects as select * from cw_rejects_stream")
-        finally:
-            main.unregister("cw_rejects_stream")
+        _copy_table(self.con, main, "select * from raw_rejects", "raw_rejects")
 
     def use_reference(self, main: duckdb.DuckDBPyConnection) -> None:
         """Copy the reference tables staging checks against (IBAN formats and bank codes) from
         the run's connection."""
         for name in ("iban_formats", "iban_bank_codes"):
-            self._copy_from(main, f"select * from {name}", name)
-
-    def _copy_from(self, main: duckdb.DuckDBPyConnection, query: str, name: str) -> None:
-        self.con.register("cw_copy_stream", main.sql(query).arrow())
-        try:
-            self.con.execute(f"create or replace temp table {name} as select * from cw_copy_stream")
-        finally:
-            self.con.unregister("cw_copy_stream")
+            _copy_table(main, self.con, f"select * from {name}", name)
 
     def use_members(self, main: duckdb.DuckDBPyConnection) -> None:
         """Copy the ids of the members the run's connection knows (those loaded earlier in this
         run included): the member check of claims and account events reads them."""
-        self._copy_from(main, "select distinct member_id from members", "members")
+        _copy_table(main, self.con, "select distinct member_id from members", "members")
 
     def _positioned(self, start: int, stop: int | None) -> str:
         """Rows at positions [start, stop) of ``raw_read``, each with its physical line: the line
@@ -418,14 +422,9 @@ class FileReader:
             con.execute("set preserve_insertion_order = true")
             con.execute("drop view if exists stg")
             con.execute("drop view if exists raw_input")
-        main.register("cw_checked_stream", con.sql("select * from stg_checked").arrow())
         try:
-            main.execute("create or replace temp table stg_checked as select * from cw_checked_stream")
+            _copy_table(con, main, "select * from stg_checked", "stg_checked")
         finally:
-            try:
-                main.unregister("cw_checked_stream")
-            except duckdb.Error:  # an aborted transaction: the failure above is the one to report
-                pass
             con.execute("drop table if exists stg_checked")
 
     def release(self) -> None:
