@@ -82,21 +82,27 @@ def ensemble_frame(features: pl.DataFrame, model: AnomalyEnsemble | None, chunk_
     X, names = feature_matrix(features)
     scores = np.empty(n)
     per_detector = {name: np.empty(n) for name in model.detectors}
-    explanations: list[list[str]] = []
+    top = 3
+    standing = np.empty((n, min(top, len(names))), dtype=np.int64)
     for start in range(0, n, max(chunk_size, 1)):
         part = X[start : start + chunk_size]
         ranks = model.detector_scores(part)
         for name, values in ranks.items():
             per_detector[name][start : start + chunk_size] = values
         scores[start : start + chunk_size] = np.mean(np.vstack(list(ranks.values())), axis=0)
-        explanations.extend(model.explain(part, names))
+        standing[start : start + chunk_size] = model.standing_out(part, top)
     detector_json = pl.DataFrame({k: np.round(v, 4) for k, v in per_detector.items()}).select(
         pl.struct(pl.all()).struct.json_encode().alias("detector_scores")
+    )
+    # feature names by column index, gathered per place (no Python list per member)
+    labels = pl.Series(names, dtype=pl.String)
+    top_features = pl.DataFrame({f"t{i}": labels.gather(standing[:, i]) for i in range(standing.shape[1])}).select(
+        pl.concat_list(pl.all()).alias("top_features")
     )
     return features.select("member_id").with_columns(
         ensemble_score=pl.Series(scores, dtype=pl.Float64),
         detector_scores=detector_json["detector_scores"],
-        top_features=pl.Series(explanations, dtype=pl.List(pl.String)),
+        top_features=top_features["top_features"],
     )
 
 

@@ -10,6 +10,8 @@ from __future__ import annotations
 import numpy as np
 import polars as pl
 
+from claimwatch.detectors.kernels import export
+
 DETECTORS = ("iforest", "pca", "gmm", "hbos", "ecod")
 # default: isolation (trees), reconstruction error (PCA) and density (Gaussian mixture) see
 # different kinds of outliers and score every row on its own, so a member's score does not
@@ -84,7 +86,10 @@ class AnomalyEnsemble:
     Attributes
     ----------
     detectors_ : dict
-        The fitted PyOD models.
+        What scores each detector once stored: the NumPy kernel of the fitted PyOD model
+        (detectors/kernels.py; HBOS and ECOD keep the model). The process that fits also keeps
+        the PyOD models and scores with them (compiled trees); both give identical scores
+        (tested), so a stored ensemble unpickles and scores without scikit-learn.
     train_scores_ : dict
         Sorted training scores of each detector (the reference for ranks).
     center_, scale_ : ndarray
@@ -122,13 +127,15 @@ class AnomalyEnsemble:
         spread = np.maximum(q75 - q25, sample.std(axis=0))
         self.scale_ = np.where(spread > 0, spread, 1.0)
         self.detectors_ = {}
+        self._models = {}
         self.train_scores_ = {}
         for name in self.detectors:
             fit_on = sample
             if name in SMALL_SAMPLE_DETECTORS and len(sample) > self.ecod_sample_size:
                 fit_on = sample[rng.choice(len(sample), self.ecod_sample_size, replace=False)]
             model = _make(name, self.random_state).fit(fit_on)
-            self.detectors_[name] = model
+            self._models[name] = model
+            self.detectors_[name] = export(name, model)
             self.train_scores_[name] = np.sort(quantise(model.decision_scores_))
         return self
 
@@ -136,23 +143,33 @@ class AnomalyEnsemble:
         """Rank of each row under each detector, in [0, 1] (1 = most anomalous)."""
         X = np.asarray(X, dtype=np.float64)
         ranks = {}
-        for name, model in self.detectors_.items():
-            raw = quantise(model.decision_function(X))
+        fitted = self.__dict__.get("_models", {})
+        for name, kernel in self.detectors_.items():
+            raw = quantise(fitted.get(name, kernel).decision_function(X))
             reference = self.train_scores_[name]
             ranks[name] = np.searchsorted(reference, raw, side="right") / len(reference)
         return ranks
+
+    def __getstate__(self) -> dict:
+        # stored without the PyOD models: unpickling then needs NumPy only
+        state = dict(self.__dict__)
+        state.pop("_models", None)
+        return state
 
     def decision_function(self, X: np.ndarray) -> np.ndarray:
         """Ensemble anomaly score in [0, 1]; higher = more anomalous."""
         ranks = self.detector_scores(X)
         return np.mean(np.vstack(list(ranks.values())), axis=0)
 
+    def standing_out(self, X: np.ndarray, top: int = 3) -> np.ndarray:
+        """Column indices of the features that stand out most (robust z-score) for each row,
+        most first: shape (rows, top)."""
+        z = (np.asarray(X, dtype=np.float64) - self.center_) / self.scale_
+        return np.argsort(-np.abs(z), axis=1, kind="stable")[:, :top]
+
     def explain(self, X: np.ndarray, feature_names: list[str], top: int = 3) -> list[list[str]]:
         """Name the features that stand out most (robust z-score) for each row."""
-        z = (np.asarray(X, dtype=np.float64) - self.center_) / self.scale_
-        order = np.argsort(-np.abs(z), axis=1)[:, :top]
-        names = np.asarray(feature_names)
-        return names[order].tolist()
+        return np.asarray(feature_names)[self.standing_out(X, top)].tolist()
 
 
 # Features of sql/features/member_features.sql handed to the ensemble, with their transform.

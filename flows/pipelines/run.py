@@ -154,7 +154,9 @@ def run_pipeline(
         try:
             with db.transaction():
                 # reviewers' decisions made since the last run, before scoring reads them
+                t1 = time.perf_counter()
                 summary.review_store = pull_review_state_task(db, store)
+                summary.seconds["review_pull"] = time.perf_counter() - t1
                 t1 = time.perf_counter()
                 summary.ingest = ingest_batch(db, inbox, summary.run_id, progress)
                 summary.seconds["ingest"] = time.perf_counter() - t1
@@ -163,7 +165,10 @@ def run_pipeline(
                 summary.seconds["score"] = time.perf_counter() - t2
                 pause_point("score")
                 # a full rebuild checks the whole history, a nightly run what it loaded
+                t2 = time.perf_counter()
                 summary.checks = data_checks_task(db, None if full else started)
+                summary.seconds["checks"] = time.perf_counter() - t2
+                t2 = time.perf_counter()
         except BaseException as exc:
             failure = resource_error(exc, settings)
             summary.error = redact(f"{type(failure).__name__}: {failure}")
@@ -171,8 +176,10 @@ def run_pipeline(
             if failure is not exc:
                 raise failure from None
             raise
+        summary.seconds["commit"] = time.perf_counter() - t2
         summary.queue = publish.queue_overview(db, summary.run_id)
         record("committed")
+        t2 = time.perf_counter()
         try:
             summary.review_store["cases_written"] = push_cases_task(db, store, summary.run_id)
         except Exception as exc:
@@ -183,8 +190,11 @@ def run_pipeline(
                 f"run {summary.run_id} committed; writing its cases to the review store failed: "
                 f"{_first_line(summary.error)}; the next run writes them"
             ) from exc
+        summary.seconds["review_push"] = time.perf_counter() - t2
         # the copy is taken from a checkpointed file while this idle connection holds the lock
+        t2 = time.perf_counter()
         db.con.execute("checkpoint")
+        summary.seconds["checkpoint"] = time.perf_counter() - t2
         t3 = time.perf_counter()
         try:
             summary.published = publish.publish_task(settings, summary.run_id, summary.as_dict())

@@ -242,12 +242,18 @@ def _claim_signals_in_chunks(db: Database, create: bool) -> None:
             " where hash(member_id) % ? = ?",
             [chunks, chunk],
         )
+        # the chunk's lines, read once from the history (the query passes over them 8 times)
+        db.con.execute(
+            "create or replace temp table scope_claims as select * from claims"
+            " where member_id in (select member_id from scope_members)"
+        )
         into = (
             "create or replace table feat_claim_signals as "
             if create and chunk == 0
             else "insert into feat_claim_signals by name "
         )
         db.con.execute(into + sql_text("features/claim_signals.sql"))
+    db.con.execute("drop table if exists scope_claims")
     db.con.execute("create or replace temp table scope_members as select member_id from scope_members_all")
 
 

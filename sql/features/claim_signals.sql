@@ -2,11 +2,12 @@
 -- changed (own or a relative's change) or shared account, provider context, first use of a category, amount against the
 -- member's own history and against peers (age band, sex, category).
 -- Grain: one row per claim line.
+-- Reads scope_claims: the claim lines of the members this run rebuilds (a chunk of them),
+-- copied once by the caller so the eight passes below scan those lines, not the history.
 with claims_ as not materialized (
     select c.*, p.age_band, p.sex, p.subscriber_id, p.first_breach_date
-    from claims as c
+    from scope_claims as c
     join f_member_profile as p on p.member_id = c.member_id
-    where c.member_id in (select member_id from scope_members)  -- the members this run rebuilds
 ),
 
 same_care as (
