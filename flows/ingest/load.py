@@ -177,9 +177,10 @@ def load_one_file(
 
 
 def open_reader(db: Database) -> FileReader:
-    """Open the private reading connection (half the memory limit, its own spill folder), with
-    the reference tables staging checks against."""
-    reader = FileReader(db.reader_config(), db.pads)
+    """Open the private reading connection (its share of the memory limit, taken from the run's
+    connection until it closes; its own spill folder), with the reference tables staging checks
+    against."""
+    reader = FileReader(db.reader_config(), db.pads, on_close=db.make_room_for_reader())
     try:
         reader.use_reference(db.con)
     except BaseException:

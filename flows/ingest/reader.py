@@ -17,6 +17,7 @@ import gzip
 import hashlib
 import re
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -230,8 +231,14 @@ def _copy_table(
 class FileReader:
     """A private in-memory DuckDB connection that reads and pseudonymises inbox files."""
 
-    def __init__(self, config: dict, pads: dict[str, bytes]):
-        self.con = duckdb.connect(":memory:", config=config)
+    def __init__(self, config: dict, pads: dict[str, bytes], on_close: Callable[[], None] | None = None):
+        self.on_close = on_close
+        try:
+            self.con = duckdb.connect(":memory:", config=config)
+        except BaseException:
+            if on_close is not None:
+                on_close()
+            raise
         self.pads = pads
         self.con.execute("set TimeZone = 'UTC'")
         self.con.execute("set preserve_insertion_order = true")  # row order gives the line
@@ -239,7 +246,12 @@ class FileReader:
             self.con.execute(statement)
 
     def close(self) -> None:
-        self.con.close()
+        try:
+            self.con.close()
+        finally:
+            if self.on_close is not None:
+                self.on_close()
+                self.on_close = None
 
     def read(
         self, path: Path, file_format: str, contract: FileContract, scan: FileScan, compressed: bool

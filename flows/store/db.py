@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import re
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cache
@@ -145,13 +145,29 @@ class Database:
         """Settings for a private in-memory connection of this process (same limits, same
         private spill directory, in a subfolder)."""
         config = dict(self.config or {})
-        # the reader holds one file while the run's connection keeps its own buffers: half the
-        # limit each way keeps the process within about 1.5x the limit
+        # the reader holds one file while the run's connection stages it: the limit is shared
+        # between the two (make_room_for_reader), so the process stays within the one limit
         if "memory_limit" in config:
-            config["memory_limit"] = _half(config["memory_limit"])
+            config["memory_limit"] = _share(config["memory_limit"], READER_SHARE)
         if self.temp_dir is not None:
             config["temp_directory"] = str(_private_dir(self.temp_dir / f"reader-{os.getpid()}"))
         return config
+
+    def make_room_for_reader(self) -> Callable[[], None]:
+        """Lower this connection's memory limit to what the reader's share leaves (while a
+        reader is open); return the function that gives the whole limit back."""
+        limit = (self.config or {}).get("memory_limit")
+        if limit is None:
+            return lambda: None
+        self.con.execute(f"set memory_limit = '{_share(limit, 1 - READER_SHARE)}'")
+
+        def restore() -> None:
+            try:
+                self.con.execute(f"set memory_limit = '{limit}'")
+            except duckdb.Error:  # an aborted transaction: the run fails with its own error
+                pass
+
+        return restore
 
     def close(self) -> None:
         self.con.close()
@@ -170,9 +186,14 @@ class Database:
         self.con.execute("commit")
 
 
-def _half(limit: str) -> str:
-    """Half of a DuckDB memory limit text ('1024MiB', '4GB', '1.5 GiB'), in MiB; kept as it is
-    when it cannot be read (DuckDB then says what is wrong with it)."""
+# Share of the memory limit the ingest's reader connection gets while a file is read; the
+# run's connection keeps the rest meanwhile.
+READER_SHARE = 0.4
+
+
+def _share(limit: str, share: float) -> str:
+    """``share`` of a DuckDB memory limit text ('1024MiB', '4GB', '1.5 GiB'), in MiB; kept as it
+    is when it cannot be read (DuckDB then says what is wrong with it)."""
     import re
 
     match = re.fullmatch(r"\s*([0-9.]+)\s*([KMGT]?i?B)\s*", limit, re.IGNORECASE)
@@ -192,7 +213,7 @@ def _half(limit: str) -> str:
     }.get(unit)
     if factor is None:
         return limit
-    return f"{max(int(value * factor / 2 / 2**20), 64)}MiB"
+    return f"{max(int(value * factor * share / 2**20), 64)}MiB"
 
 
 def duckdb_config(settings: Settings, temp_dir: Path) -> dict[str, Any]:

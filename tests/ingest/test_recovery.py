@@ -110,3 +110,33 @@ def test_out_of_memory_names_the_setting_and_a_full_spill_disk_says_disk(tmp_pat
         )
     con.close()
     assert str(resource_error(full.value, settings)).startswith("disk full")
+
+
+def test_the_reader_and_the_run_share_one_memory_limit(settings: Settings):
+    from claimwatch.ingest.load import open_reader
+    from claimwatch.store.db import READER_SHARE
+
+    settings = settings.model_copy(update={"memory_limit": "1000MiB"})
+    db = connect(settings, create=True)
+
+    def limit(con) -> int:  # bytes
+        return con.execute(
+            "select value from duckdb_settings() where name = 'memory_limit'"
+        ).fetchall()[0][0]
+
+    def mib(con) -> float:
+        text = limit(con)
+        value, unit = text.split()
+        return float(value) * {"MiB": 1, "GiB": 1024, "KiB": 1 / 1024}[unit]
+
+    try:
+        assert mib(db.con) == pytest.approx(1000, rel=0.01)
+        reader = open_reader(db)
+        # while a file is read, the two connections together stay within the one limit
+        assert mib(reader.con) == pytest.approx(1000 * READER_SHARE, rel=0.01)
+        assert mib(db.con) == pytest.approx(1000 * (1 - READER_SHARE), rel=0.01)
+        reader.close()
+        reader.close()  # a second close gives nothing back twice
+        assert mib(db.con) == pytest.approx(1000, rel=0.01)
+    finally:
+        db.close()
