@@ -20,7 +20,7 @@ from claimwatch.detectors.detection import (
     scored_providers,
 )
 from claimwatch.settings import Settings
-from claimwatch.store.db import Database, sql_text
+from claimwatch.store.db import DETECTION_SHARE, Database, sql_text
 
 # Feature families in dependency order; each is persisted as table feat_<name> and read
 # through the temp view f_<name>.
@@ -491,6 +491,14 @@ def prepare(db: Database, settings: Settings) -> tuple[Partition, pl.DataFrame, 
 
 def detect(db: Database, settings: Settings, run_id: str) -> tuple[DetectionResult, pl.DataFrame]:
     """Run detection (locally, or its partitions on Dask); return (result, claim flags)."""
+    restore = db.lend_memory(DETECTION_SHARE)  # the frames below live outside DuckDB
+    try:
+        return _detect(db, settings)
+    finally:
+        restore()
+
+
+def _detect(db: Database, settings: Settings) -> tuple[DetectionResult, pl.DataFrame]:
     inputs = read_inputs(db)
     decisions = read_decisions(db)
     detection = Detection(sample_size=settings.score_sample_size, chunk_size=settings.score_chunk_size)
@@ -646,8 +654,12 @@ def score_and_queue(
     t0 = time.perf_counter()
     build = steps.build(db, full, refresh_aggregates, settings, run_id)
     t_ensemble = time.perf_counter()
-    model = store_ensemble(db, settings, run_id) if build.aggregates_refreshed else stored_ensemble(db)
-    build.touched["ensemble_members"] = refresh_member_ensemble(db, model, settings, everyone=build.full)
+    restore = db.lend_memory(DETECTION_SHARE)  # member features and scores in NumPy meanwhile
+    try:
+        model = store_ensemble(db, settings, run_id) if build.aggregates_refreshed else stored_ensemble(db)
+        build.touched["ensemble_members"] = refresh_member_ensemble(db, model, settings, everyone=build.full)
+    finally:
+        restore()
     build.seconds["ensemble"] = time.perf_counter() - t_ensemble
     summary.features = {
         "full": build.full,

@@ -153,13 +153,18 @@ class Database:
             config["temp_directory"] = str(_private_dir(self.temp_dir / f"reader-{os.getpid()}"))
         return config
 
-    def make_room_for_reader(self) -> Callable[[], None]:
-        """Lower this connection's memory limit to what the reader's share leaves (while a
-        reader is open); return the function that gives the whole limit back."""
+    def lend_memory(self, share: float) -> Callable[[], None]:
+        """Lower this connection's memory limit by ``share`` of it, for memory used outside
+        DuckDB meanwhile (the ingest's reader connection, detection's frames in Python): DuckDB
+        evicts cached blocks to fit. Returns the function that gives the whole limit back. When
+        DuckDB cannot shrink (blocks it cannot evict), the limit stays as it was."""
         limit = (self.config or {}).get("memory_limit")
         if limit is None:
             return lambda: None
-        self.con.execute(f"set memory_limit = '{_share(limit, 1 - READER_SHARE)}'")
+        try:
+            self.con.execute(f"set memory_limit = '{_share(limit, 1 - share)}'")
+        except duckdb.Error:
+            return lambda: None
 
         def restore() -> None:
             try:
@@ -168,6 +173,10 @@ class Database:
                 pass
 
         return restore
+
+    def make_room_for_reader(self) -> Callable[[], None]:
+        """Lend the reader connection its share of the limit while it is open."""
+        return self.lend_memory(READER_SHARE)
 
     def close(self) -> None:
         self.con.close()
@@ -189,6 +198,9 @@ class Database:
 # Share of the memory limit the ingest's reader connection gets while a file is read; the
 # run's connection keeps the rest meanwhile.
 READER_SHARE = 0.4
+# Share lent to detection's frames (features, candidate lines, scores of every member in
+# polars and NumPy) while it runs: DuckDB's cached blocks make room for them.
+DETECTION_SHARE = 0.5
 
 
 def _share(limit: str, share: float) -> str:

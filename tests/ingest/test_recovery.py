@@ -140,3 +140,29 @@ def test_the_reader_and_the_run_share_one_memory_limit(settings: Settings):
         assert mib(db.con) == pytest.approx(1000, rel=0.01)
     finally:
         db.close()
+
+
+def test_lent_memory_comes_back(settings: Settings):
+    settings = settings.model_copy(update={"memory_limit": "1000MiB"})
+    db = connect(settings, create=True)
+
+    def limit() -> str:
+        return db.con.execute("select current_setting('memory_limit')").fetchall()[0][0]
+
+    try:
+        whole = limit()
+        restore = db.lend_memory(0.5)
+        assert limit() != whole and limit().startswith("500")
+        restore()
+        assert limit() == whole
+    finally:
+        db.close()
+    # the default limit (derived from the machine) is lent and given back the same way
+    unlimited = settings.model_copy(update={"memory_limit": None})
+    db = connect(unlimited, create=True)
+    try:
+        before = limit()
+        db.lend_memory(0.5)()
+        assert limit() == before
+    finally:
+        db.close()
