@@ -451,8 +451,10 @@ def flag_claims(
     electronic_first = ~c("duplicate_of_source").is_in(["member_upload", "paper"])
     duplicates = signals.filter(c("is_duplicate_payment"))
     # a copy the member sent after the care was paid is the fraud pattern; a member's invoice
-    # that came before the RO line (or two electronic lines) is an honest double submission
-    copies = duplicates.filter(c("member_sent")).with_columns(
+    # that came before the RO line (or two electronic lines), or a member's invoice sent twice
+    # (by paper and uploaded), is an honest double submission
+    resent = c("resends_member_invoice").fill_null(False)
+    copies = duplicates.filter(c("member_sent") & ~resent).with_columns(
         events=pl.struct("care_date", "act_code").n_unique().over("member_id")
     )
     cheap = max(d.cheap_euros, 1.0)
@@ -490,20 +492,20 @@ def flag_claims(
         + c("events").cast(pl.String)
         + pl.lit(" duplicated care event(s) for this member"),
     )
-    recovery = duplicates.filter(~c("member_sent")).select(
+    recovery = duplicates.filter(~c("member_sent") | resent).select(
         *base,
         reason_code=pl.lit("RECOVERABLE_OVERPAYMENT"),
         weight=pl.lit(d.recovery),
         reason=pl.lit("paid twice: ")
-        + pl.when(electronic_first)
-        .then(pl.lit("two electronic lines ("))
-        .otherwise(pl.lit("the member's invoice ("))
-        + c("duplicate_of_source")
-        + pl.lit(", line ")
-        + c("duplicate_of_claim_id")
-        + pl.lit(") came before this ")
-        + c("source")
-        + pl.lit(" line for the same care (act ")
+        + pl.when(resent)
+        .then(pl.lit("the member's own invoice (line ") + c("resent_claim_id") + pl.lit(") sent again via "))
+        .when(electronic_first)
+        .then(pl.lit("two electronic lines (") + c("duplicate_of_source") + pl.lit(", line "))
+        .otherwise(pl.lit("the member's invoice (") + c("duplicate_of_source") + pl.lit(", line "))
+        + pl.when(resent)
+        .then(c("source"))
+        .otherwise(c("duplicate_of_claim_id") + pl.lit(") came before this ") + c("source") + pl.lit(" line"))
+        + pl.lit(" for the same care (act ")
         + c("act_code")
         + pl.lit(" on ")
         + c("care_date").cast(pl.String)

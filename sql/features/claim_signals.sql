@@ -47,25 +47,40 @@ unit_counts as (
 
 duplicates as (
     -- within one care unit, every line but the first received one is a second claim. It is a
-    -- second payment when it repeats the first line's amount or when the group's lines together
-    -- pay more than the out-of-pocket of all its units (units x (billed - ro)); a member's
-    -- invoice for the part above the RO base (complement of a noemie line) is neither.
+    -- second payment when it repeats the first line's amount, or when it takes what the unit
+    -- has claimed so far above the unit's out-of-pocket (billed - ro) while the group's lines
+    -- together pay more than the out-of-pocket of all its units (a member's invoice for the
+    -- part above the RO base, the complement of a noemie line, is neither). A member-sent line
+    -- that repeats an earlier member-sent line of its unit (same amount: one invoice sent by
+    -- paper and uploaded too) re-sends the member's own invoice: an honest double submission.
     select
         u.claim_id,
         row_number() over w > 1 as is_cross_channel_duplicate,
         u.claimed_amount = first_value(u.claimed_amount) over w
-            or u.group_claimed > n.units * (u.billed_amount - u.group_ro) + 0.01 as duplicate_overpays,
+            or (
+                u.group_claimed > n.units * (u.billed_amount - u.group_ro) + 0.01
+                and sum(u.claimed_amount) over w > u.billed_amount - u.group_ro + 0.01
+            ) as duplicate_overpays,
         first_value(u.source) over w as duplicate_of_source,
         first_value(u.claim_id) over w as duplicate_of_claim_id,
+        u.source in ('member_upload', 'paper') and row_number() over same_invoice > 1
+            as resends_member_invoice,
+        first_value(u.claim_id) over same_invoice as resent_claim_id,
         n.units as care_units
     from care_units as u
     join unit_counts as n
         on n.member_id = u.member_id and n.care_date = u.care_date and n.act_code = u.act_code
         and n.provider_id = u.provider_id and n.billed_amount = u.billed_amount
-    window w as (
-        partition by u.member_id, u.care_date, u.act_code, u.provider_id, u.billed_amount, u.unit
-        order by u.received_date, u.claim_id
-    )
+    window
+        w as (
+            partition by u.member_id, u.care_date, u.act_code, u.provider_id, u.billed_amount, u.unit
+            order by u.received_date, u.claim_id
+        ),
+        same_invoice as (
+            partition by u.member_id, u.care_date, u.act_code, u.provider_id, u.billed_amount, u.unit,
+                u.claimed_amount, u.source in ('member_upload', 'paper')
+            order by u.received_date, u.claim_id
+        )
 ),
 
 after_change as (
@@ -150,6 +165,9 @@ final as (
         coalesce(d.is_cross_channel_duplicate and d.duplicate_overpays, false) as is_duplicate_payment,
         case when d.is_cross_channel_duplicate then d.duplicate_of_source end as duplicate_of_source,
         case when d.is_cross_channel_duplicate then d.duplicate_of_claim_id end as duplicate_of_claim_id,
+        coalesce(d.is_cross_channel_duplicate and d.resends_member_invoice, false) as resends_member_invoice,
+        case when d.is_cross_channel_duplicate and d.resends_member_invoice then d.resent_claim_id end
+            as resent_claim_id,
         coalesce(d.care_units, 1) as care_units,
         a.iban_change_event_id,
         case when a.iban_change_event_id is null then hc.household_change_event_id end

@@ -379,6 +379,8 @@ SIGNAL_SCHEMA = {
     "is_duplicate_payment": pl.Boolean,
     "duplicate_of_source": pl.String,
     "duplicate_of_claim_id": pl.String,
+    "resends_member_invoice": pl.Boolean,
+    "resent_claim_id": pl.String,
     "iban_change_event_id": pl.String,
     "household_change_event_id": pl.String,
     "care_units": pl.Int64,
@@ -411,6 +413,8 @@ PLAIN_LINE = {
     "is_duplicate_payment": False,
     "duplicate_of_source": None,
     "duplicate_of_claim_id": None,
+    "resends_member_invoice": False,
+    "resent_claim_id": None,
     "iban_change_event_id": None,
     "household_change_event_id": None,
     "care_units": 1,
@@ -669,6 +673,36 @@ def test_member_invoice_before_the_ro_line_is_an_overpayment_to_recover():
     members = rules.combine_member_reasons(out, pl.DataFrame(schema=MEMBER_REASON_SCHEMA))
     assert members["rule_score"].to_list() == [0.0]
     assert members["recovery_amount"].to_list() == [80.0]
+
+
+def test_member_invoice_sent_twice_is_an_overpayment_to_recover_not_a_copy():
+    # two crowns: the member's complement invoice of the first crown (380 €, line P1) came by
+    # paper and was uploaded too (this line): it pays that unit's complement twice, an honest
+    # double submission (no fraudster sends its own forged invoice twice), not a copy of the
+    # noemie line: the recovery list, no fraud reason
+    line = {
+        **DUPLICATE,
+        "source": "member_upload",
+        "member_sent": True,
+        "claimed_amount": 380.0,
+        "billed_amount": 500.0,
+        "care_units": 2,
+        "resends_member_invoice": True,
+        "resent_claim_id": "P1",
+    }
+    out = rules.flag_claims(signals({"resent": line}), SCORED_CHANGES, SCORED_PROVIDERS)
+    assert out["reason_code"].to_list() == ["RECOVERABLE_OVERPAYMENT"]
+    assert out["reason"][0].startswith(
+        "paid twice: the member's own invoice (line P1) sent again via member_upload for the same care"
+    )
+    assert "honest double submission, 380 € to recover" in out["reason"][0]
+    # the same line copying the noemie line (not a re-sent member invoice) is the fraud pattern
+    copy = rules.flag_claims(
+        signals({"copy": {**line, "resends_member_invoice": False, "resent_claim_id": None}}),
+        SCORED_CHANGES,
+        SCORED_PROVIDERS,
+    )
+    assert copy["reason_code"].to_list() == ["DUPLICATE_CLAIM"]
 
 
 def test_duplicate_weight_is_capped_for_large_amounts():

@@ -22,6 +22,7 @@ MEMBERS = [
     ("M6", "A6", "31"),
     ("M7", "A7", "44"),
     ("M8", "A7", "44"),  # M8 is a relative of M7 on the same contract
+    ("M9", "A9", "67"),
 ]
 
 DAY = date(2026, 3, 2)
@@ -70,6 +71,16 @@ CLAIMS = [
     # M5: the noemie line is paid, then the member sends a copy of the same care: the fraud pattern
     line("F1", "M5", "noemie", "HBLD038", "10000000006", 500, 72, 428, D(2026, 3, 5)),
     line("F2", "M5", "member_upload", "HBLD038", "10000000006", 500, 72, 428, D(2026, 3, 25)),
+    # M9: two crowns (noemie 48 € each) and the member's complement invoices (380 € each): the
+    # first crown's invoice came by paper and was uploaded the next day too, the second's by
+    # paper. Per unit: crown 1 has 48 + 380 + 380 > 428 (the upload pays it twice), crown 2 has
+    # 48 + 380 = 428 (nothing twice). The upload repeats the member's own invoice: an honest
+    # double submission, not a copy of the noemie line
+    line("N1", "M9", "noemie", "HBLD038", "10000000008", 500, 72, 48, D(2026, 3, 5)),
+    line("N2", "M9", "noemie", "HBLD038", "10000000008", 500, 72, 48, D(2026, 3, 5)),
+    line("P1", "M9", "paper", "HBLD038", "10000000008", 500, 72, 380, D(2026, 3, 12)),
+    line("W1", "M9", "member_upload", "HBLD038", "10000000008", 500, 72, 380, D(2026, 3, 13)),
+    line("P2", "M9", "paper", "HBLD038", "10000000008", 500, 72, 380, D(2026, 3, 20)),
     # M6: an osteopath with an ADELI number (9 digits, no key: 751234567 fails Luhn) and an
     # optician with a FINESS number whose key is wrong (750000003: Luhn fails)
     line("A1", "M6", "member_upload", "OST", "751234567", 60, 0, 60, D(2026, 3, 6), "alternative_medicine"),
@@ -175,6 +186,17 @@ def test_copy_sent_after_the_noemie_line_is_the_duplicate(features):
     signals, _ = features
     copy = signals.filter(pl.col("claim_id") == "F2").row(0, named=True)
     assert copy["is_duplicate_payment"] and copy["member_sent"] and copy["duplicate_of_source"] == "noemie"
+
+
+def test_a_member_invoice_sent_twice_is_the_only_second_payment_of_its_unit(features):
+    signals, _ = features
+    assert [dup(signals, c) for c in ("N1", "N2", "P1", "P2")] == [False] * 4
+    upload = signals.filter(pl.col("claim_id") == "W1").row(0, named=True)
+    assert upload["is_duplicate_payment"] and upload["care_units"] == 2
+    assert upload["resends_member_invoice"] and upload["resent_claim_id"] == "P1"
+    # a copy of the noemie line does not re-send a member invoice
+    copy = signals.filter(pl.col("claim_id") == "F2").row(0, named=True)
+    assert not copy["resends_member_invoice"] and copy["resent_claim_id"] is None
 
 
 def test_adeli_numbers_have_no_key_finess_keys_are_checked(features):
